@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { App } from 'aws-cdk-lib';
+import { loadEnvironmentConfig } from '../lib/config/environments';
+import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
+
+const app = new App();
+const envName = String(app.node.tryGetContext('env') ?? 'dev');
+// Optional deployment targets from context: `cdk deploy -c env=prod -c account=123456789012 -c region=eu-west-1`.
+const overrides: Record<string, unknown> = {};
+for (const key of ['account', 'region']) {
+  const value = app.node.tryGetContext(key);
+  if (value !== undefined) overrides[key] = String(value);
+}
+createShopSystem(app, loadEnvironmentConfig(envName, overrides));
+addSecurityChecks(app);

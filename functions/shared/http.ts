@@ -1,0 +1,169 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ZodType } from 'zod';
+import { AppError, MalformedJsonError, UnauthorizedError, ValidationError } from './errors';
+import { logger, metrics, tracer } from './powertools';
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/** The caller, from the Cognito authorizer's access-token claims. */
+export interface Principal {
+  readonly userId: string;
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly scopes: readonly string[];
+}
+
+/** What a route handler receives: parsed body and parameters, the caller and the correlation id. */
+export interface HttpRequest<TBody> {
+  readonly body: TBody;
+  readonly pathParameters: Readonly<Record<string, string>>;
+  readonly queryParameters: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly principal?: Principal;
+  readonly correlationId: string;
+  readonly requestId: string;
+}
+
+/** What a route handler returns. */
+export interface HttpResult {
+  readonly statusCode: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export interface HttpRouteOptions<TBody> {
+  /** zod schema of the JSON body; omit for routes without a body. */
+  readonly body?: ZodType<TBody>;
+  /** Whether the route needs an authenticated caller (defaults to true). */
+  readonly authenticated?: boolean;
+}
+
+export type RouteFunction<TBody> = (request: HttpRequest<TBody>) => Promise<HttpResult>;
+
+/**
+ * Wraps a route function in the shared middleware stack: Powertools logger (with the correlation id),
+ * tracer and metrics, JSON body parsing and zod validation, and one error-to-HTTP mapping.
+ */
+export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, route: RouteFunction<TBody>) {
+  const core = async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
+    const headers = lowerCaseHeaders(event.headers);
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    const correlationId = headers[CORRELATION_HEADER] || requestId;
+    logger.appendKeys({ correlationId });
+    tracer.putAnnotation('correlationId', correlationId);
+    try {
+      const principal = principalOf(event);
+      if ((options.authenticated ?? true) && !principal) throw new UnauthorizedError();
+      const request: HttpRequest<TBody> = {
+        body: options.body ? parseBody(event.body, options.body) : (undefined as TBody),
+        pathParameters: definedValues(event.pathParameters),
+        queryParameters: definedValues(event.queryStringParameters),
+        headers,
+        principal,
+        correlationId,
+        requestId,
+      };
+      const result = await route(request);
+      return respond(result.statusCode, result.body, correlationId, result.headers);
+    } catch (error) {
+      return errorResponse(error, correlationId, requestId);
+    } finally {
+      logger.removeKeys(['correlationId']);
+    }
+  };
+  return middy(core)
+    .use(injectLambdaContext(logger))
+    .use(captureLambdaHandler(tracer))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+function parseBody<TBody>(raw: string | null, schema: ZodType<TBody>): TBody {
+  let json: unknown;
+  try {
+    json = raw === null || raw === '' ? undefined : JSON.parse(raw);
+  } catch {
+    throw new MalformedJsonError();
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw new ValidationError('The request body is invalid', issues);
+  }
+  return parsed.data;
+}
+
+function principalOf(event: APIGatewayProxyEvent): Principal | undefined {
+  const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
+  if (!claims || typeof claims.sub !== 'string') return undefined;
+  return {
+    userId: claims.sub,
+    username: typeof claims.username === 'string' ? claims.username : claims.sub,
+    groups: claimList(claims['cognito:groups']),
+    scopes: claimList(claims.scope),
+  };
+}
+
+/** API Gateway passes list claims as a space-separated string, a `[a b]` string, or an array. */
+function claimList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value !== 'string') return [];
+  return value
+    .replace(/^\[|\]$/g, '')
+    .split(/[\s,]+/)
+    .filter(Boolean);
+}
+
+function errorResponse(error: unknown, correlationId: string, requestId: string): APIGatewayProxyResult {
+  if (error instanceof AppError) {
+    logger.info('Request rejected', { code: error.code, statusCode: error.statusCode });
+    const body: Record<string, unknown> = { code: error.code, message: error.message, requestId };
+    if (error.details !== undefined) body.details = error.details;
+    return respond(error.statusCode, { error: body }, correlationId);
+  }
+  logger.error('Unhandled error', error as Error);
+  metrics.addMetric('UnhandledError', 'Count', 1);
+  return respond(
+    500,
+    {
+      error: {
+        code: 'INTERNAL_ERROR',
+        message: 'Something went wrong; quote the request id when reporting it',
+        requestId,
+      },
+    },
+    correlationId,
+  );
+}
+
+function respond(
+  statusCode: number,
+  body: unknown,
+  correlationId: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', [CORRELATION_HEADER]: correlationId, ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
+function lowerCaseHeaders(
+  headers: APIGatewayProxyEvent['headers'] | null | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function definedValues(
+  values: Record<string, string | undefined> | null | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}

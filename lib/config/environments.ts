@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/** Log retention values CloudWatch accepts (days). */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const Throttle = z
+  .strictObject({
+    rateLimit: z.number().positive().max(10000),
+    burstLimit: z.number().int().min(1).max(5000),
+  })
+  .refine((t) => t.burstLimit >= t.rateLimit, {
+    message: 'burstLimit must be at least rateLimit',
+    path: ['burstLimit'],
+  });
+
+/** Typed, validated configuration of one environment of the reference system. */
+export const EnvironmentConfigSchema = z.strictObject({
+  appName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter then up to 31 letters, digits or hyphens'),
+  envName: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,15}$/, 'a lowercase letter then up to 15 lowercase letters, digits or hyphens'),
+  /** AWS account; omit for an environment-agnostic synth (the CLI's credentials decide). */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'a 12-digit AWS account id')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
+    .optional(),
+  /** Keep tables, keys, user pool and logs when a stack is deleted. */
+  retainData: z.boolean(),
+  logRetentionDays: z
+    .number()
+    .refine((d) => RETENTION_DAYS.includes(d), { message: `one of ${RETENTION_DAYS.join(', ')}` }),
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+  apiThrottle: Throttle,
+  mfaRequired: z.boolean(),
+  threatProtection: z.boolean(),
+  allowPasswordAuth: z.boolean(),
+  wafRateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
+  alarmEmails: z.array(z.email()),
+});
+export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
+
+const base = {
+  appName: 'Shop',
+  logLevel: 'INFO',
+  apiThrottle: { rateLimit: 50, burstLimit: 100 },
+  mfaRequired: false,
+  threatProtection: false,
+  allowPasswordAuth: false,
+  wafRateLimitPer5Minutes: 2000,
+  alarmEmails: [],
+} as const;
+
+/** The environments of the reference system. `cdk synth -c env=<name>` picks one. */
+export const ENVIRONMENTS: Record<string, unknown> = {
+  local: {
+    ...base,
+    envName: 'local',
+    region: 'us-east-1',
+    retainData: false,
+    logRetentionDays: 1,
+    logLevel: 'DEBUG',
+    allowPasswordAuth: true,
+  },
+  dev: {
+    ...base,
+    envName: 'dev',
+    retainData: false,
+    logRetentionDays: 7,
+    logLevel: 'DEBUG',
+    allowPasswordAuth: true,
+  },
+  prod: {
+    ...base,
+    envName: 'prod',
+    retainData: true,
+    logRetentionDays: 365,
+    apiThrottle: { rateLimit: 1000, burstLimit: 2000 },
+    threatProtection: true,
+    wafRateLimitPer5Minutes: 5000,
+  },
+};
+
+/**
+ * Returns the validated configuration of `envName`, with `overrides` (e.g. from `-c` context) applied.
+ * Throws an error naming every bad key and its value, so `cdk synth` stops before anything is built.
+ */
+export function loadEnvironmentConfig(
+  envName: string,
+  overrides: Record<string, unknown> = {},
+): EnvironmentConfig {
+  const raw = ENVIRONMENTS[envName];
+  if (raw === undefined) {
+    throw new Error(
+      `Unknown environment env=${JSON.stringify(envName)}: use one of ${Object.keys(ENVIRONMENTS).join(', ')}`,
+    );
+  }
+  const candidate = { ...(raw as Record<string, unknown>), ...overrides };
+  const parsed = EnvironmentConfigSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = issue.path.join('.') || '(root)';
+      return `  ${key} = ${JSON.stringify(valueAt(candidate, issue.path))}: ${issue.message}`;
+    });
+    throw new Error(`Invalid configuration for environment "${envName}":\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (node, key) =>
+      node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    root,
+  );
+}

@@ -1,0 +1,544 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { DataProtection, removalPolicyFor } from './data-protection';
+import type { IPlatform } from './platform';
+import { RegistryEntries, ServiceRegistry } from './service-registry';
+import type { LogLevel } from './service-function';
+import { ServiceFunction } from './service-function';
+import { fail, requireIntegerInRange, requireMatch } from './validation';
+
+/** HTTP methods a route can use. */
+export enum HttpMethod {
+  GET = 'GET',
+  POST = 'POST',
+  PUT = 'PUT',
+  PATCH = 'PATCH',
+  DELETE = 'DELETE',
+}
+
+/** What a route's function may do with the service's table. */
+export enum AccessMode {
+  /** No table access. */
+  NONE = 'NONE',
+  /** Read items and query indexes. */
+  READ = 'READ',
+  /** Read and write items. */
+  READ_WRITE = 'READ_WRITE',
+}
+
+/** Who may call a route. */
+export class RouteAccess {
+  /** No token needed. Use only for health checks and similar. */
+  public static readonly PUBLIC = new RouteAccess([]);
+
+  /** A Cognito access token carrying at least one of these scopes (names without the resource-server prefix). */
+  public static scopes(...scopeNames: string[]): RouteAccess {
+    if (scopeNames.length === 0)
+      fail('RouteAccess', 'scopes', scopeNames, 'name at least one scope, or use RouteAccess.PUBLIC');
+    return new RouteAccess(scopeNames);
+  }
+
+  private constructor(public readonly scopeNames: readonly string[]) {}
+
+  /** True for {@link RouteAccess.PUBLIC}. */
+  public get isPublic(): boolean {
+    return this.scopeNames.length === 0;
+  }
+}
+
+/** Request rate limits (token bucket). */
+export interface ThrottleSettings {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Maximum burst of requests. */
+  readonly burstLimit: number;
+}
+
+/** One HTTP route of a microservice, served by its own function. */
+export interface RouteProps {
+  /** HTTP method. */
+  readonly method: HttpMethod;
+  /** Resource path such as `/profiles/{id}`: segments of letters, digits, `.`, `_`, `-`, or `{param}`. */
+  readonly path: string;
+  /** Handler file (TypeScript) of the function serving the route. */
+  readonly entry: string;
+  /** Who may call it. */
+  readonly access: RouteAccess;
+  /**
+   * Exported handler name.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  /**
+   * Access the function gets to the service's table.
+   * @default AccessMode.NONE
+   */
+  readonly tableAccess?: AccessMode;
+  /**
+   * JSON Schema (draft 4) the request body must satisfy; API Gateway rejects others with 400.
+   * @default - body not validated at the gateway
+   */
+  readonly requestSchema?: apigateway.JsonSchema;
+  /**
+   * Per-route throttling, on top of the stage's.
+   * @default - the stage throttle applies
+   */
+  readonly throttle?: ThrottleSettings;
+  /**
+   * Function memory in MB.
+   * @default - the service's `memorySize`
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout, at most 29 seconds (API Gateway's integration limit).
+   * @default - the service's `timeout`
+   */
+  readonly timeout?: Duration;
+  /**
+   * Construct id and registry key of the route's function; keep it stable.
+   * @default - derived from method and path, e.g. `GET /profiles/{id}` → `get-profiles-id`
+   */
+  readonly id?: string;
+  /**
+   * Extra environment variables for the function.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+}
+
+/** Properties of {@link Microservice}. */
+export interface MicroserviceProps {
+  /** Service name: lowercase, 2-31 characters. Names the API, registry entries and metrics dimension. */
+  readonly serviceName: string;
+  /** The platform to attach to (a {@link Platform} or a {@link PlatformReference}). */
+  readonly platform: IPlatform;
+  /** Partition key of the service's table. */
+  readonly partitionKey: dynamodb.Attribute;
+  /**
+   * Sort key of the service's table.
+   * @default - no sort key
+   */
+  readonly sortKey?: dynamodb.Attribute;
+  /**
+   * Global secondary indexes of the table.
+   * @default - none
+   */
+  readonly globalSecondaryIndexes?: dynamodb.GlobalSecondaryIndexProps[];
+  /**
+   * Attribute holding each item's expiry time (epoch seconds).
+   * @default - items do not expire
+   */
+  readonly timeToLiveAttribute?: string;
+  /** The routes; each gets its own function. */
+  readonly routes: RouteProps[];
+  /**
+   * Whether the table, key and logs outlive the stack (RETAIN also turns on deletion protection).
+   * @default DataProtection.RETAIN
+   */
+  readonly dataProtection?: DataProtection;
+  /**
+   * Customer-managed key for the table.
+   * @default - a new key owned by the service, with rotation
+   */
+  readonly tableEncryptionKey?: kms.IKey;
+  /**
+   * Stage-wide throttling.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly throttle?: ThrottleSettings;
+  /**
+   * Default memory of the route functions in MB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Default timeout of the route functions.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Log level of the functions.
+   * @default LogLevel.INFO
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Retention of function and access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * API stage name (the first path segment of the URL).
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+}
+
+const PATH = /^(\/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9_]*\}))+$/;
+const ROUTE_ID = /^[a-z][a-z0-9-]{0,62}$/;
+/** API Gateway REST integrations time out after 29 seconds. */
+const MAX_ROUTE_TIMEOUT_SECONDS = 29;
+
+/** Registry keys a microservice publishes under `/{app}/{env}/{service}/`. */
+export enum ServiceRegistryKey {
+  API_URL = 'api-url',
+  API_ID = 'api-id',
+  TABLE_NAME = 'table-name',
+  TABLE_ARN = 'table-arn',
+}
+
+/**
+ * One service of the platform: its own DynamoDB table (on-demand, point-in-time recovery, customer-managed
+ * KMS key, deletion protection when retained), its own REST API (Cognito authorizer with per-route scopes,
+ * request validation, stage and per-route throttling, JSON access logs, X-Ray, WAF, error responses with
+ * stable codes) and one {@link ServiceFunction} per route with least-privilege table grants. It publishes
+ * its API URL, table and function names into the service registry.
+ */
+export class Microservice extends Construct {
+  public readonly serviceName: string;
+  /** The service's table. */
+  public readonly table: dynamodb.Table;
+  /** Key encrypting the table. */
+  public readonly encryptionKey: kms.IKey;
+  /** The service's REST API. */
+  public readonly api: apigateway.RestApi;
+  /** Access log group of the API stage. */
+  public readonly accessLogGroup: logs.LogGroup;
+  /** Cognito authorizer (present when any route is protected). */
+  public readonly authorizer?: apigateway.CognitoUserPoolsAuthorizer;
+  /** Route functions by route id. */
+  public readonly functions: Record<string, ServiceFunction> = {};
+  /** Registry entries written by the service. */
+  public readonly registry: RegistryEntries;
+
+  constructor(scope: Construct, id: string, props: MicroserviceProps) {
+    super(scope, id);
+    ServiceRegistry.validateServiceName('Microservice', props.serviceName);
+    const routes = validateRoutes(props);
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
+    validateThrottle('throttle', throttle);
+    this.serviceName = props.serviceName;
+    const { platform } = props;
+    const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
+    const removalPolicy = removalPolicyFor(dataProtection);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    // --- Data: database per service ---------------------------------------------------------------
+    this.encryptionKey =
+      props.tableEncryptionKey ??
+      new kms.Key(this, 'TableKey', {
+        description: `${platform.appName} ${platform.envName} ${props.serviceName} table key`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: props.partitionKey,
+      sortKey: props.sortKey,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.encryptionKey,
+      deletionProtection: dataProtection === DataProtection.RETAIN,
+      timeToLiveAttribute: props.timeToLiveAttribute,
+      removalPolicy,
+    });
+    for (const index of props.globalSecondaryIndexes ?? []) this.table.addGlobalSecondaryIndex(index);
+
+    // --- API ----------------------------------------------------------------------------------------
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
+    const methodOptions: Record<string, apigateway.MethodDeploymentOptions> = {};
+    for (const route of routes) {
+      if (route.throttle) {
+        methodOptions[`${route.path}/${route.method}`] = {
+          throttlingRateLimit: route.throttle.rateLimit,
+          throttlingBurstLimit: route.throttle.burstLimit,
+        };
+      }
+    }
+    this.api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `${platform.appName}-${platform.envName}-${props.serviceName}`,
+      description: `${props.serviceName} service API (${platform.appName} ${platform.envName})`,
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+        methodOptions,
+      },
+    });
+    addErrorResponses(this.api);
+    const validator = this.api.addRequestValidator('RequestValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    if (routes.some((r) => !r.access.isPublic)) {
+      this.authorizer = new apigateway.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
+        cognitoUserPools: [platform.userPool],
+        identitySource: apigateway.IdentitySource.header('Authorization'),
+        resultsCacheTtl: Duration.minutes(5),
+      });
+    }
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: platform.webAclArn,
+    });
+
+    // --- Functions, one per route --------------------------------------------------------------------
+    for (const route of routes) {
+      const fn = new ServiceFunction(this, route.id, {
+        entry: route.entry,
+        handler: route.handler,
+        serviceName: props.serviceName,
+        metricsNamespace: platform.metricsNamespace,
+        description: `${props.serviceName}: ${route.method} ${route.path}`,
+        memorySize: route.memorySize ?? props.memorySize,
+        timeout: route.timeout ?? props.timeout,
+        logLevel: props.logLevel,
+        logRetention,
+        dataProtection,
+        environment: {
+          ...(route.environment ?? {}),
+          APP_NAME: platform.appName,
+          ENV_NAME: platform.envName,
+          TABLE_NAME: this.table.tableName,
+        },
+      });
+      this.functions[route.id] = fn;
+      grantTableAccess(
+        this.table,
+        fn,
+        route.tableAccess ?? AccessMode.NONE,
+        (props.globalSecondaryIndexes ?? []).length > 0,
+      );
+
+      const resource = this.api.root.resourceForPath(route.path);
+      const pathParameters = route.path.match(/\{[^}]+\}/g) ?? [];
+      const method = resource.addMethod(route.method, new apigateway.LambdaIntegration(fn.liveAlias), {
+        operationName: route.id,
+        requestValidator: validator,
+        requestParameters: Object.fromEntries(
+          pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true]),
+        ),
+        requestModels: route.requestSchema
+          ? {
+              'application/json': this.api.addModel(`${modelName(route.id)}Model`, {
+                contentType: 'application/json',
+                modelName: `${modelName(route.id)}Request`,
+                schema: route.requestSchema,
+              }),
+            }
+          : undefined,
+        ...(route.access.isPublic
+          ? { authorizationType: apigateway.AuthorizationType.NONE }
+          : {
+              authorizationType: apigateway.AuthorizationType.COGNITO,
+              authorizer: this.authorizer,
+              authorizationScopes: route.access.scopeNames.map(
+                (s) => `${platform.resourceServerIdentifier}/${s}`,
+              ),
+            }),
+      });
+      if (route.access.isPublic) {
+        const reason = `${route.method} ${route.path} is declared RouteAccess.PUBLIC (health check): it returns no data and is rate limited by the stage throttle and WAF.`;
+        Validations.of(method).acknowledge(
+          { id: 'AwsSolutions-APIG4', reason },
+          { id: 'AwsSolutions-COG4', reason },
+        );
+      }
+    }
+
+    // --- Registry ----------------------------------------------------------------------------------
+    this.registry = new RegistryEntries(this, 'Registry', {
+      appName: platform.appName,
+      envName: platform.envName,
+      serviceName: props.serviceName,
+      description: `${props.serviceName} service (${Stack.of(this).stackName})`,
+      namespace: platform.namespace,
+      entries: {
+        [ServiceRegistryKey.API_URL]: this.api.url,
+        [ServiceRegistryKey.API_ID]: this.api.restApiId,
+        [ServiceRegistryKey.TABLE_NAME]: this.table.tableName,
+        [ServiceRegistryKey.TABLE_ARN]: this.table.tableArn,
+      },
+      parameterOnlyEntries: Object.fromEntries(
+        Object.entries(this.functions).map(([routeId, fn]) => [
+          `function/${routeId}`,
+          fn.function.functionName,
+        ]),
+      ),
+    });
+  }
+
+  /** The API's invoke URL (stage included, trailing slash). */
+  public get url(): string {
+    return this.api.url;
+  }
+}
+
+interface ResolvedRoute extends RouteProps {
+  readonly id: string;
+}
+
+function validateRoutes(props: MicroserviceProps): ResolvedRoute[] {
+  if (!props.routes || props.routes.length === 0)
+    fail('Microservice', 'routes', props.routes, 'declare at least one route');
+  const seen = new Set<string>();
+  const ids = new Set<string>();
+  return props.routes.map((route, i) => {
+    const where = `routes[${i}]`;
+    requireMatch(
+      'Microservice',
+      `${where}.path`,
+      route.path,
+      PATH,
+      'start with / and use segments of letters, digits, . _ - or {param}',
+    );
+    if (!Object.values(HttpMethod).includes(route.method)) {
+      fail(
+        'Microservice',
+        `${where}.method`,
+        route.method,
+        `use one of ${Object.values(HttpMethod).join(', ')}`,
+      );
+    }
+    const key = `${route.method} ${route.path}`;
+    if (seen.has(key)) fail('Microservice', `${where}`, key, 'is declared twice');
+    seen.add(key);
+    const id = route.id ?? routeId(route.method, route.path);
+    requireMatch(
+      'Microservice',
+      `${where}.id`,
+      id,
+      ROUTE_ID,
+      'use a lowercase letter then lowercase letters, digits or hyphens',
+    );
+    if (ids.has(id)) fail('Microservice', `${where}.id`, id, 'is used by another route');
+    ids.add(id);
+    for (const scope of route.access.scopeNames) {
+      requireMatch(
+        'Microservice',
+        `${where}.access scope`,
+        scope,
+        /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$/,
+        'printable ASCII without spaces, quotes, / or \\',
+      );
+    }
+    const timeout = route.timeout ?? props.timeout;
+    if (timeout && timeout.toSeconds() > MAX_ROUTE_TIMEOUT_SECONDS) {
+      fail(
+        'Microservice',
+        route.timeout ? `${where}.timeout` : 'timeout',
+        `${timeout.toSeconds()}s`,
+        `API Gateway integrations time out after ${MAX_ROUTE_TIMEOUT_SECONDS} seconds`,
+      );
+    }
+    requireIntegerInRange('Microservice', `${where}.memorySize`, route.memorySize, 128, 10240);
+    if (route.throttle) validateThrottle(`${where}.throttle`, route.throttle);
+    return { ...route, id };
+  });
+}
+
+function validateThrottle(prop: string, throttle: ThrottleSettings): void {
+  if (!(throttle.rateLimit > 0))
+    fail('Microservice', `${prop}.rateLimit`, throttle.rateLimit, 'must be greater than 0');
+  if (!Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 1) {
+    fail('Microservice', `${prop}.burstLimit`, throttle.burstLimit, 'must be a whole number of at least 1');
+  }
+}
+
+/** `GET /profiles/{id}` → `get-profiles-id`. */
+function routeId(method: HttpMethod, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((s) =>
+      s
+        .replace(/[{}]/g, '')
+        .replace(/[^A-Za-z0-9]+/g, '-')
+        .toLowerCase(),
+    );
+  return [method.toLowerCase(), ...words].join('-');
+}
+
+function modelName(id: string): string {
+  return id
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+function grantTableAccess(
+  table: dynamodb.Table,
+  fn: ServiceFunction,
+  mode: AccessMode,
+  hasIndexes: boolean,
+): void {
+  if (mode === AccessMode.NONE) return;
+  if (mode === AccessMode.READ) table.grantReadData(fn);
+  else {
+    table.grantReadWriteData(fn);
+    const reason =
+      'Writes to the table encrypted with the service key: kms:GenerateDataKey* and kms:ReEncrypt* are the action families DynamoDB needs, on that one key only.';
+    Validations.of(fn.role).acknowledge(
+      { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason },
+      { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason },
+    );
+  }
+  if (hasIndexes) {
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<TableCD117FA1.Arn>/index/*]',
+      reason:
+        "Query access to the service table's own global secondary indexes (table-arn/index/*), granted by table.grant*Data.",
+    });
+  }
+}
+
+/** Error bodies from the gateway itself use the same `{ error: { code, message } }` shape as the handlers. */
+function addErrorResponses(api: apigateway.RestApi): void {
+  const responses: Array<[string, apigateway.ResponseType, string, string]> = [
+    ['Unauthorized', apigateway.ResponseType.UNAUTHORIZED, '401', 'UNAUTHORIZED'],
+    ['AccessDenied', apigateway.ResponseType.ACCESS_DENIED, '403', 'FORBIDDEN'],
+    ['MissingToken', apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', 'ROUTE_NOT_FOUND'],
+    ['BadBody', apigateway.ResponseType.BAD_REQUEST_BODY, '400', 'VALIDATION_FAILED'],
+    ['BadParameters', apigateway.ResponseType.BAD_REQUEST_PARAMETERS, '400', 'VALIDATION_FAILED'],
+    ['Throttled', apigateway.ResponseType.THROTTLED, '429', 'THROTTLED'],
+    ['WafBlocked', apigateway.ResponseType.WAF_FILTERED, '403', 'REQUEST_BLOCKED'],
+    ['TooLarge', apigateway.ResponseType.REQUEST_TOO_LARGE, '413', 'PAYLOAD_TOO_LARGE'],
+    ['Default4xx', apigateway.ResponseType.DEFAULT_4XX, '400', 'BAD_REQUEST'],
+    ['Default5xx', apigateway.ResponseType.DEFAULT_5XX, '502', 'UPSTREAM_ERROR'],
+  ];
+  for (const [id, type, statusCode, code] of responses) {
+    api.addGatewayResponse(id, {
+      type,
+      statusCode:
+        type === apigateway.ResponseType.DEFAULT_4XX || type === apigateway.ResponseType.DEFAULT_5XX
+          ? undefined
+          : statusCode,
+      responseHeaders: { 'Content-Type': "'application/json'" },
+      templates: {
+        'application/json': `{"error":{"code":"${code}","message":$context.error.messageString,"requestId":"$context.requestId"}}`,
+      },
+    });
+  }
+}

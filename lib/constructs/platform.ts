@@ -1,0 +1,489 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { DataProtection, removalPolicyFor } from './data-protection';
+import { packagedHandler } from './package-paths';
+import { RegistryEntries, ServiceRegistry } from './service-registry';
+import { LogLevel, ServiceFunction } from './service-function';
+import { fail, requireIntegerInRange, requireMatch } from './validation';
+
+/** Cognito custom scope names: printable ASCII without space, `"`, `/` or `\`. */
+const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
+
+/**
+ * The shared infrastructure a service attaches to, whether it is the {@link Platform} itself or a
+ * {@link PlatformReference} read from the service registry.
+ */
+export interface IPlatform {
+  /** Application name (first level of registry names). */
+  readonly appName: string;
+  /** Environment name (second level of registry names). */
+  readonly envName: string;
+  /** The user pool whose access tokens the services' APIs accept. */
+  readonly userPool: cognito.IUserPool;
+  /** Identifier of the Cognito resource server; a scope on the wire is `{identifier}/{scope}`. */
+  readonly resourceServerIdentifier: string;
+  /** The application's custom event bus. */
+  readonly eventBus: events.IEventBus;
+  /** The platform's KMS key (alarm topic and shared encrypted resources). */
+  readonly encryptionKey: kms.IKey;
+  /** Topic every alarm notifies. */
+  readonly alarmTopic: sns.ITopic;
+  /** Cloud Map HTTP namespace of the service registry. */
+  readonly namespace: servicediscovery.IHttpNamespace;
+  /** ARN of the regional WAF web ACL every API stage is associated with. */
+  readonly webAclArn: string;
+  /** CloudWatch metrics namespace shared by the application's functions. */
+  readonly metricsNamespace: string;
+}
+
+/** Keys of the platform's entries in the service registry (`/{app}/{env}/platform/{key}`). */
+export enum PlatformRegistryKey {
+  USER_POOL_ARN = 'user-pool-arn',
+  USER_POOL_ID = 'user-pool-id',
+  USER_POOL_CLIENT_ID = 'user-pool-client-id',
+  RESOURCE_SERVER_ID = 'resource-server-id',
+  EVENT_BUS_ARN = 'event-bus-arn',
+  EVENT_BUS_NAME = 'event-bus-name',
+  KMS_KEY_ARN = 'kms-key-arn',
+  ALARM_TOPIC_ARN = 'alarm-topic-arn',
+  WEB_ACL_ARN = 'web-acl-arn',
+  NAMESPACE_ID = 'namespace-id',
+  NAMESPACE_ARN = 'namespace-arn',
+  NAMESPACE_NAME = 'namespace-name',
+  METRICS_NAMESPACE = 'metrics-namespace',
+}
+
+/** A custom OAuth scope of the platform's resource server. */
+export interface ApiScope {
+  /** Scope name without the resource-server prefix, e.g. `users.read`. */
+  readonly name: string;
+  /** What the scope allows. */
+  readonly description: string;
+}
+
+/** A Cognito group and the scopes its members' access tokens receive. */
+export interface UserGroup {
+  /** Group name, as it appears in the `cognito:groups` claim. */
+  readonly name: string;
+  /**
+   * What the group is for.
+   * @default - none
+   */
+  readonly description?: string;
+  /**
+   * Scope names (declared in `scopes`) added to members' access tokens.
+   * @default - none beyond `defaultScopes`
+   */
+  readonly scopes?: string[];
+  /**
+   * Precedence when a user is in several groups (lower wins).
+   * @default - position in the list
+   */
+  readonly precedence?: number;
+}
+
+/** Properties of {@link Platform}. */
+export interface PlatformProps {
+  /** Application name, e.g. `Shop`. */
+  readonly appName: string;
+  /** Environment name, e.g. `dev`. */
+  readonly envName: string;
+  /**
+   * Custom scopes of the resource server, which routes require.
+   * @default - none
+   */
+  readonly scopes?: ApiScope[];
+  /**
+   * Scope names every signed-in user's access token receives.
+   * @default - none
+   */
+  readonly defaultScopes?: string[];
+  /**
+   * Cognito groups, each adding scopes to its members' tokens.
+   * @default - none
+   */
+  readonly groups?: UserGroup[];
+  /**
+   * Identifier of the resource server (the scope prefix).
+   * @default 'api'
+   */
+  readonly resourceServerIdentifier?: string;
+  /**
+   * Multi-factor authentication.
+   * @default cognito.Mfa.OPTIONAL (TOTP)
+   */
+  readonly mfa?: cognito.Mfa;
+  /**
+   * Cognito threat protection (Plus feature plan, adaptive authentication enforced). Costs extra per user.
+   * @default false - Essentials feature plan
+   */
+  readonly threatProtection?: boolean;
+  /**
+   * Allow USER_PASSWORD_AUTH (password sent to Cognito over TLS) besides SRP; handy for CLIs and local tests.
+   * @default false - SRP only
+   */
+  readonly allowPasswordAuth?: boolean;
+  /**
+   * OAuth callback URLs of the user app client; the authorization-code flow is enabled only when given.
+   * @default - OAuth flows disabled
+   */
+  readonly callbackUrls?: string[];
+  /**
+   * Whether stateful resources (user pool, key) outlive the stack.
+   * @default DataProtection.RETAIN
+   */
+  readonly dataProtection?: DataProtection;
+  /**
+   * Retention of the platform's log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Log level of platform functions.
+   * @default LogLevel.INFO
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * How long the event archive keeps events for replay.
+   * @default Duration.days(30)
+   */
+  readonly eventArchiveRetention?: Duration;
+  /**
+   * E-mail addresses subscribed to the alarm topic.
+   * @default - none
+   */
+  readonly alarmEmails?: string[];
+  /**
+   * Requests per client IP per 5 minutes before WAF blocks it.
+   * @default 2000
+   */
+  readonly wafRateLimitPer5Minutes?: number;
+  /**
+   * Set the account's API Gateway CloudWatch role (needed once per account and region for execution logs).
+   * Turn off when another stack already manages it.
+   * @default true
+   */
+  readonly configureApiGatewayAccount?: boolean;
+}
+
+/**
+ * The shared infrastructure of an application environment: Cognito user pool (strong passwords, MFA,
+ * groups, resource-server scopes added to access tokens by group), an EventBridge bus with an archive,
+ * a KMS key, the alarm topic, a regional WAF web ACL for the APIs, and the service registry
+ * (SSM parameters mirrored in a Cloud Map HTTP namespace) that services attach through.
+ */
+export class Platform extends Construct implements IPlatform {
+  public readonly appName: string;
+  public readonly envName: string;
+  public readonly metricsNamespace: string;
+  public readonly resourceServerIdentifier: string;
+  public readonly userPool: cognito.UserPool;
+  /** The app client end users sign in with. */
+  public readonly userPoolClient: cognito.UserPoolClient;
+  public readonly resourceServer: cognito.UserPoolResourceServer;
+  /** Pre-token-generation trigger that adds scopes to access tokens by group. */
+  public readonly tokenCustomizer: ServiceFunction;
+  public readonly eventBus: events.EventBus;
+  public readonly eventArchive: events.Archive;
+  public readonly encryptionKey: kms.Key;
+  public readonly alarmTopic: sns.Topic;
+  public readonly namespace: servicediscovery.HttpNamespace;
+  public readonly webAcl: wafv2.CfnWebACL;
+  public readonly webAclArn: string;
+  public readonly registry: RegistryEntries;
+
+  constructor(scope: Construct, id: string, props: PlatformProps) {
+    super(scope, id);
+    ServiceRegistry.validateNames('Platform', props.appName, props.envName);
+    requireIntegerInRange(
+      'Platform',
+      'wafRateLimitPer5Minutes',
+      props.wafRateLimitPer5Minutes,
+      10,
+      2_000_000_000,
+    );
+    this.appName = props.appName;
+    this.envName = props.envName;
+    this.metricsNamespace = props.appName;
+    this.resourceServerIdentifier = props.resourceServerIdentifier ?? 'api';
+    requireMatch(
+      'Platform',
+      'resourceServerIdentifier',
+      this.resourceServerIdentifier,
+      /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/,
+      'printable ASCII without spaces, quotes or backslashes',
+    );
+    const grants = scopeGrants(props, this.resourceServerIdentifier);
+    const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
+    const removalPolicy = removalPolicyFor(dataProtection);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    this.encryptionKey = new kms.Key(this, 'Key', {
+      description: `${props.appName} ${props.envName} platform key`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    // --- Alarms -----------------------------------------------------------------------------------
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${props.appName} ${props.envName} alarms`,
+      masterKey: this.encryptionKey,
+      enforceSSL: true,
+    });
+    // CloudWatch alarms publish to the encrypted topic, so CloudWatch must be able to use the key.
+    this.encryptionKey.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    for (const email of props.alarmEmails ?? []) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    // --- Identity ---------------------------------------------------------------------------------
+    this.tokenCustomizer = new ServiceFunction(this, 'TokenCustomizer', {
+      entry: packagedHandler('platform/handlers/pre-token-generation.ts'),
+      serviceName: 'platform',
+      metricsNamespace: this.metricsNamespace,
+      description: 'Adds resource-server scopes to access tokens according to the user groups',
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+      logLevel: props.logLevel,
+      logRetention,
+      dataProtection,
+      environment: { SCOPE_GRANTS: JSON.stringify(grants) },
+    });
+
+    const threatProtection = props.threatProtection ?? false;
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      selfSignUpEnabled: true,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: props.mfa ?? cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: threatProtection ? cognito.FeaturePlan.PLUS : cognito.FeaturePlan.ESSENTIALS,
+      standardThreatProtectionMode: threatProtection
+        ? cognito.StandardThreatProtectionMode.FULL_FUNCTION
+        : undefined,
+      deletionProtection: dataProtection === DataProtection.RETAIN,
+      removalPolicy,
+    });
+    this.userPool.addTrigger(
+      cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG,
+      this.tokenCustomizer.liveAlias,
+      cognito.LambdaVersion.V2_0,
+    );
+    if ((props.mfa ?? cognito.Mfa.OPTIONAL) !== cognito.Mfa.REQUIRED) {
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions-COG2',
+        reason:
+          'MFA (TOTP) is optional for shoppers by product decision; set mfa: Mfa.REQUIRED to require it.',
+      });
+    }
+    if (!threatProtection) {
+      const reason =
+        'Threat protection needs the paid Plus feature plan; it is enabled per environment with threatProtection: true (prod).';
+      Validations.of(this.userPool).acknowledge(
+        { id: 'AwsSolutions-COG3', reason },
+        { id: 'AwsSolutions-COG8', reason },
+      );
+    }
+
+    this.resourceServer = this.userPool.addResourceServer('ResourceServer', {
+      identifier: this.resourceServerIdentifier,
+      userPoolResourceServerName: `${props.appName} ${props.envName} API`,
+      scopes: (props.scopes ?? []).map(
+        (s) => new cognito.ResourceServerScope({ scopeName: s.name, scopeDescription: s.description }),
+      ),
+    });
+
+    const oauthScopes = (props.scopes ?? []).map((s) =>
+      cognito.OAuthScope.resourceServer(
+        this.resourceServer,
+        new cognito.ResourceServerScope({ scopeName: s.name, scopeDescription: s.description }),
+      ),
+    );
+    this.userPoolClient = this.userPool.addClient('UserClient', {
+      authFlows: { userSrp: true, userPassword: props.allowPasswordAuth ?? false },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+      ...(props.callbackUrls && props.callbackUrls.length > 0
+        ? {
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, ...oauthScopes],
+              callbackUrls: props.callbackUrls,
+            },
+          }
+        : { disableOAuth: true }),
+    });
+
+    (props.groups ?? []).forEach((group, index) => {
+      new cognito.CfnUserPoolGroup(this, `Group-${group.name}`, {
+        userPoolId: this.userPool.userPoolId,
+        groupName: group.name,
+        description: group.description,
+        precedence: group.precedence ?? index,
+      });
+    });
+
+    // --- Events -----------------------------------------------------------------------------------
+    this.eventBus = new events.EventBus(this, 'EventBus', {
+      description: `${props.appName} ${props.envName} domain events`,
+    });
+    this.eventArchive = this.eventBus.archive('Archive', {
+      description: `Every ${props.appName} ${props.envName} event, for replay`,
+      eventPattern: { account: [Stack.of(this).account] },
+      retention: props.eventArchiveRetention ?? Duration.days(30),
+    });
+
+    // --- Edge protection --------------------------------------------------------------------------
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      description: `${props.appName} ${props.envName} API protection`,
+      visibilityConfig: visibility(`${props.appName}-${props.envName}-waf`),
+      rules: [
+        managedRule('AWSManagedRulesCommonRuleSet', 1),
+        managedRule('AWSManagedRulesKnownBadInputsRuleSet', 2),
+        managedRule('AWSManagedRulesAmazonIpReputationList', 3),
+        {
+          name: 'RateLimitPerIp',
+          priority: 10,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: { limit: props.wafRateLimitPer5Minutes ?? 2000, aggregateKeyType: 'IP' },
+          },
+          visibilityConfig: visibility('RateLimitPerIp'),
+        },
+      ],
+    });
+    this.webAclArn = this.webAcl.attrArn;
+
+    if (props.configureApiGatewayAccount ?? true) {
+      const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+        assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        managedPolicies: [
+          iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'Account-level API Gateway logging role: AWS documents this managed policy for it, and API Gateway creates the log groups it writes to, so their names are not known in advance.',
+      });
+      new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    }
+
+    // --- Service registry -------------------------------------------------------------------------
+    this.namespace = new servicediscovery.HttpNamespace(this, 'Namespace', {
+      name: ServiceRegistry.namespaceName(props.appName, props.envName),
+      description: `${props.appName} ${props.envName} service registry`,
+    });
+    this.registry = new RegistryEntries(this, 'Registry', {
+      appName: props.appName,
+      envName: props.envName,
+      serviceName: ServiceRegistry.PLATFORM,
+      description: `${props.appName} ${props.envName} shared platform resources`,
+      namespace: this.namespace,
+      entries: {
+        [PlatformRegistryKey.USER_POOL_ARN]: this.userPool.userPoolArn,
+        [PlatformRegistryKey.USER_POOL_ID]: this.userPool.userPoolId,
+        [PlatformRegistryKey.USER_POOL_CLIENT_ID]: this.userPoolClient.userPoolClientId,
+        [PlatformRegistryKey.RESOURCE_SERVER_ID]: this.resourceServer.userPoolResourceServerId,
+        [PlatformRegistryKey.EVENT_BUS_ARN]: this.eventBus.eventBusArn,
+        [PlatformRegistryKey.EVENT_BUS_NAME]: this.eventBus.eventBusName,
+        [PlatformRegistryKey.KMS_KEY_ARN]: this.encryptionKey.keyArn,
+        [PlatformRegistryKey.ALARM_TOPIC_ARN]: this.alarmTopic.topicArn,
+        [PlatformRegistryKey.WEB_ACL_ARN]: this.webAclArn,
+        [PlatformRegistryKey.NAMESPACE_ID]: this.namespace.namespaceId,
+        [PlatformRegistryKey.NAMESPACE_ARN]: this.namespace.namespaceArn,
+        [PlatformRegistryKey.NAMESPACE_NAME]: this.namespace.namespaceName,
+        [PlatformRegistryKey.METRICS_NAMESPACE]: this.metricsNamespace,
+      },
+    });
+  }
+
+  /** The on-the-wire form of one of this platform's scopes: `{resourceServerIdentifier}/{name}`. */
+  public scope(name: string): string {
+    return `${this.resourceServerIdentifier}/${name}`;
+  }
+}
+
+/** Scopes granted to every user and per group, fully qualified, as the token customizer reads them. */
+interface ScopeGrants {
+  readonly defaultScopes: string[];
+  readonly groups: Record<string, string[]>;
+}
+
+function scopeGrants(props: PlatformProps, identifier: string): ScopeGrants {
+  const declared = new Set<string>();
+  for (const scope of props.scopes ?? []) {
+    requireMatch(
+      'Platform',
+      'scopes[].name',
+      scope.name,
+      SCOPE_NAME,
+      'printable ASCII without spaces, quotes, / or \\',
+    );
+    if (declared.has(scope.name)) fail('Platform', 'scopes[].name', scope.name, 'is declared twice');
+    declared.add(scope.name);
+  }
+  const qualify = (where: string, names: readonly string[]): string[] =>
+    names.map((name) => {
+      if (!declared.has(name))
+        fail('Platform', where, name, `is not one of the declared scopes [${[...declared].join(', ')}]`);
+      return `${identifier}/${name}`;
+    });
+  const groups: Record<string, string[]> = {};
+  for (const group of props.groups ?? []) {
+    requireMatch(
+      'Platform',
+      'groups[].name',
+      group.name,
+      /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u,
+      'use 1-128 characters without spaces',
+    );
+    if (groups[group.name]) fail('Platform', 'groups[].name', group.name, 'is declared twice');
+    groups[group.name] = qualify(`groups[${group.name}].scopes`, group.scopes ?? []);
+  }
+  return { defaultScopes: qualify('defaultScopes', props.defaultScopes ?? []), groups };
+}
+
+function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
+  return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
+}
+
+function managedRule(name: string, priority: number): wafv2.CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+    visibilityConfig: visibility(name),
+  };
+}

@@ -1,0 +1,210 @@
+import * as fs from 'node:fs';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DataProtection, removalPolicyFor } from './data-protection';
+import { fail, requireIntegerInRange } from './validation';
+
+/** How a function is invoked; decides where failed invocations go. */
+export enum InvocationMode {
+  /**
+   * Invoked synchronously (API Gateway, Cognito triggers): the caller receives the error,
+   * so there is no asynchronous failure destination to configure.
+   */
+  SYNCHRONOUS = 'SYNCHRONOUS',
+  /**
+   * Invoked by an event source mapping that polls a queue: failures return to the queue and
+   * end in the queue's dead-letter queue, not in a Lambda destination.
+   */
+  QUEUE_POLLER = 'QUEUE_POLLER',
+}
+
+/** Log levels understood by Powertools and Lambda's advanced logging controls. */
+export enum LogLevel {
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERROR = 'ERROR',
+}
+
+/** Properties of {@link ServiceFunction}. */
+export interface ServiceFunctionProps {
+  /** Path to the TypeScript handler file. */
+  readonly entry: string;
+  /**
+   * Exported handler function name.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  /** Service the function belongs to: the Powertools service name and metrics dimension. */
+  readonly serviceName: string;
+  /** CloudWatch metrics namespace for Powertools metrics (one per application). */
+  readonly metricsNamespace: string;
+  /**
+   * Description shown in the Lambda console.
+   * @default - the service name and handler file
+   */
+  readonly description?: string;
+  /**
+   * Memory in MB (also buys CPU).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Maximum run time.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Application log level (Powertools and Lambda advanced logging controls).
+   * @default LogLevel.INFO
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * How long the function's own log group keeps logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether the log group outlives the stack.
+   * @default DataProtection.RETAIN
+   */
+  readonly dataProtection?: DataProtection;
+  /**
+   * Extra environment variables, merged under the Powertools settings (which always win).
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Reserved concurrency, a bulkhead that caps how much of the account's concurrency this function takes.
+   * @default - no reservation (shares the account pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * How the function is invoked.
+   * @default InvocationMode.SYNCHRONOUS
+   */
+  readonly invocationMode?: InvocationMode;
+}
+
+/** The esbuild options every service function is bundled with (exported so tests and benchmarks can compare). */
+export const SERVICE_FUNCTION_BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  target: 'node24',
+  // Module-first resolution lets esbuild tree-shake the ESM builds of the SDK and Powertools.
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+  sourcesContent: false,
+  // Bundle the AWS SDK instead of using the runtime's copy: what is tested is what runs.
+  externalModules: [],
+  // CommonJS dependencies inside an ESM bundle still need `require` for Node built-ins.
+  banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+  forceDockerBundling: false,
+};
+
+/**
+ * A Lambda function with the platform's defaults: the newest Node.js runtime, arm64, X-Ray active
+ * tracing, JSON logs into its own log group with retention, Powertools environment, a minified ESM
+ * esbuild bundle with source maps (always local esbuild, never Docker), explicit memory and timeout,
+ * a role with no managed policies, and a published version behind the alias `live`.
+ */
+export class ServiceFunction extends Construct implements iam.IGrantable {
+  /** The Lambda function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** Alias `live`, pointing at the current version: what callers (API Gateway, event sources) invoke. */
+  public readonly liveAlias: lambda.Alias;
+  /** The function's own log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The execution role (no AWS managed policies). */
+  public readonly role: iam.Role;
+  /** The principal to grant permissions to. */
+  public readonly grantPrincipal: iam.IPrincipal;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    validate(props);
+    const logLevel = props.logLevel ?? LogLevel.INFO;
+    const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: removalPolicyFor(dataProtection),
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.serviceName} ${id}`,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.grantPrincipal = this.role;
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: props.handler ?? 'handler',
+      description: props.description ?? `${props.serviceName}: ${id}`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel[logLevel],
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      bundling: SERVICE_FUNCTION_BUNDLING,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.environment ?? {}),
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: logLevel,
+      },
+    });
+
+    this.liveAlias = new lambda.Alias(this, 'LiveAlias', {
+      aliasName: 'live',
+      version: this.function.currentVersion,
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+    });
+    const mode = props.invocationMode ?? InvocationMode.SYNCHRONOUS;
+    const why =
+      mode === InvocationMode.SYNCHRONOUS
+        ? 'Invoked synchronously (API Gateway or Cognito): the caller receives every error, there are no asynchronous events to lose.'
+        : 'Invoked by an SQS event source mapping: failed messages return to the queue and end in its dead-letter queue.';
+    for (const rule of ['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination']) {
+      Validations.of(this.function).acknowledge({ id: rule, reason: why });
+    }
+  }
+}
+
+function validate(props: ServiceFunctionProps): void {
+  requireIntegerInRange('ServiceFunction', 'memorySize', props.memorySize, 128, 10240);
+  if (props.timeout !== undefined) {
+    const seconds = props.timeout.toSeconds();
+    if (seconds < 1 || seconds > 900)
+      fail('ServiceFunction', 'timeout', `${seconds}s`, 'must be from 1 to 900 seconds');
+  }
+  requireIntegerInRange(
+    'ServiceFunction',
+    'reservedConcurrentExecutions',
+    props.reservedConcurrentExecutions,
+    0,
+    100000,
+  );
+  if (!props.serviceName) fail('ServiceFunction', 'serviceName', props.serviceName, 'must not be empty');
+  if (!props.metricsNamespace)
+    fail('ServiceFunction', 'metricsNamespace', props.metricsNamespace, 'must not be empty');
+  if (!fs.existsSync(props.entry)) fail('ServiceFunction', 'entry', props.entry, 'no such handler file');
+}

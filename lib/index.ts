@@ -1,0 +1,10 @@
+// The public API of cdk-microservices: everything another team may rely on is exported here.
+export * from './constructs/data-protection';
+export * from './constructs/microservice';
+export * from './constructs/platform';
+export * from './constructs/platform-reference';
+export * from './constructs/request-schema';
+export * from './constructs/service-function';
+export * from './constructs/service-registry';
+export * from './stacks/platform-stack';
+export * from './stacks/service-stack';

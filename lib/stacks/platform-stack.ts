@@ -1,0 +1,49 @@
+import type { StackProps } from 'aws-cdk-lib';
+import { Stack, Tags } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import { DataProtection } from '../constructs/data-protection';
+import type { ApiScope, UserGroup } from '../constructs/platform';
+import { Platform } from '../constructs/platform';
+import { LogLevel } from '../constructs/service-function';
+
+/** Properties of {@link PlatformStack}. */
+export interface PlatformStackProps extends StackProps {
+  /** The environment's configuration. */
+  readonly config: EnvironmentConfig;
+  /** Scopes of the resource server. */
+  readonly scopes: ApiScope[];
+  /** Scope names every signed-in user receives. */
+  readonly defaultScopes: string[];
+  /** User groups and the scopes they add. */
+  readonly groups: UserGroup[];
+}
+
+/** The platform stack of one environment: `{app}-{env}-Platform`. */
+export class PlatformStack extends Stack {
+  public readonly platform: Platform;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    Tags.of(this).add('app', config.appName);
+    Tags.of(this).add('environment', config.envName);
+    this.platform = new Platform(this, 'Platform', {
+      appName: config.appName,
+      envName: config.envName,
+      scopes: props.scopes,
+      defaultScopes: props.defaultScopes,
+      groups: props.groups,
+      mfa: config.mfaRequired ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
+      threatProtection: config.threatProtection,
+      allowPasswordAuth: config.allowPasswordAuth,
+      dataProtection: config.retainData ? DataProtection.RETAIN : DataProtection.DESTROY,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      logLevel: LogLevel[config.logLevel],
+      alarmEmails: config.alarmEmails,
+      wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import type { App, Environment } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { EnvironmentConfig } from '../config/environments';
+import { PlatformStack } from './platform-stack';
+import type { ServiceDefinition } from './service-stack';
+import { ServiceStack } from './service-stack';
+import { USERS_SCOPES, usersService } from './services/users';
+
+/** The stacks of one environment of the reference system. */
+export interface ShopSystem {
+  readonly platform: PlatformStack;
+  readonly services: Record<string, ServiceStack>;
+}
+
+/**
+ * Composes the reference system for one environment: `{app}-{env}-Platform` and one stack per service
+ * (`{app}-{env}-Users`, ...), each attached to the platform through the registry.
+ */
+export function createShopSystem(app: App, config: EnvironmentConfig): ShopSystem {
+  const env: Environment | undefined =
+    config.account || config.region ? { account: config.account, region: config.region } : undefined;
+  const prefix = `${config.appName}-${config.envName}`;
+  const platform = new PlatformStack(app, `${prefix}-Platform`, {
+    env,
+    stackName: `${prefix}-Platform`,
+    description: `${config.appName} ${config.envName}: shared platform (identity, events, registry, WAF, alarms)`,
+    config,
+    scopes: [...USERS_SCOPES],
+    defaultScopes: ['users.read', 'users.write'],
+    groups: [
+      {
+        name: 'admins',
+        description: 'Operators: may read and change any profile',
+        scopes: ['users.read', 'users.write'],
+      },
+      { name: 'customers', description: 'Shoppers' },
+    ],
+  });
+
+  const definitions: ServiceDefinition[] = [usersService(config)];
+  const services: Record<string, ServiceStack> = {};
+  for (const service of definitions) {
+    const name = service.serviceName.charAt(0).toUpperCase() + service.serviceName.slice(1);
+    const stack = new ServiceStack(app, `${prefix}-${name}`, {
+      env,
+      stackName: `${prefix}-${name}`,
+      description: `${config.appName} ${config.envName}: ${service.serviceName} service`,
+      appName: config.appName,
+      envName: config.envName,
+      service,
+    });
+    // Deployment order only: the service reads the platform's registry entries, it imports no exports.
+    stack.addStackDependency(platform, 'reads the platform registry entries at deploy time');
+    services[service.serviceName] = stack;
+  }
+  return { platform, services };
+}
+
+/** Runs the cdk-nag AwsSolutions and Serverless packs over every stack of the app at synth. */
+export function addSecurityChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+}
