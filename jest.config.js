@@ -13,5 +13,5 @@ module.exports = {
   },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 120000,
-  reporters: ['default', '<rootDir>/tools/jest-summary-reporter.js'],
+  reporters: ['<rootDir>/tools/jest-summary-reporter.js'],
 };

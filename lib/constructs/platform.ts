@@ -317,12 +317,7 @@ export class Platform extends Construct implements IPlatform {
       ),
     });
 
-    const oauthScopes = (props.scopes ?? []).map((s) =>
-      cognito.OAuthScope.resourceServer(
-        this.resourceServer,
-        new cognito.ResourceServerScope({ scopeName: s.name, scopeDescription: s.description }),
-      ),
-    );
+    const oauthScopes = (props.scopes ?? []).map((s) => cognito.OAuthScope.custom(this.scope(s.name)));
     this.userPoolClient = this.userPool.addClient('UserClient', {
       authFlows: { userSrp: true, userPassword: props.allowPasswordAuth ?? false },
       generateSecret: false,
@@ -341,6 +336,8 @@ export class Platform extends Construct implements IPlatform {
           }
         : { disableOAuth: true }),
     });
+    // The client may name the resource server's scopes only once they exist.
+    this.userPoolClient.node.addDependency(this.resourceServer);
 
     (props.groups ?? []).forEach((group, index) => {
       new cognito.CfnUserPoolGroup(this, `Group-${group.name}`, {

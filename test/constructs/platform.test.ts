@@ -1,0 +1,235 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type { PlatformProps } from '../../lib';
+import { DataProtection, Platform } from '../../lib';
+import { appWithoutBundling } from '../helpers';
+
+const BASE: PlatformProps = {
+  appName: 'Shop',
+  envName: 'test',
+  scopes: [
+    { name: 'users.read', description: 'read' },
+    { name: 'users.write', description: 'write' },
+    { name: 'inventory.admin', description: 'admin' },
+  ],
+  defaultScopes: ['users.read'],
+  groups: [{ name: 'admins', scopes: ['inventory.admin'] }, { name: 'customers' }],
+};
+
+function build(overrides: Partial<PlatformProps> = {}) {
+  const stack = new Stack(appWithoutBundling(), 'Shop-test-Platform');
+  const platform = new Platform(stack, 'Platform', { ...BASE, ...overrides });
+  return { stack, platform, template: Template.fromStack(stack) };
+}
+
+describe('Platform', () => {
+  describe('identity', () => {
+    const { template } = build();
+
+    it('enforces a strong password policy, optional TOTP MFA and e-mail sign-in', () => {
+      template.hasResourceProperties('AWS::Cognito::UserPool', {
+        Policies: {
+          PasswordPolicy: {
+            MinimumLength: 12,
+            RequireLowercase: true,
+            RequireUppercase: true,
+            RequireNumbers: true,
+            RequireSymbols: true,
+          },
+        },
+        MfaConfiguration: 'OPTIONAL',
+        EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+        UsernameAttributes: ['email'],
+        AutoVerifiedAttributes: ['email'],
+        AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] },
+      });
+    });
+
+    it('adds scopes to access tokens by group with a version 2 pre-token-generation trigger', () => {
+      template.hasResourceProperties('AWS::Cognito::UserPool', {
+        UserPoolTier: 'ESSENTIALS',
+        LambdaConfig: {
+          PreTokenGenerationConfig: {
+            LambdaArn: { Ref: Match.stringLikeRegexp('TokenCustomizerLiveAlias') },
+            LambdaVersion: 'V2_0',
+          },
+        },
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            SCOPE_GRANTS: JSON.stringify({ defaultScopes: ['api/users.read'], groups: { admins: ['api/inventory.admin'], customers: [] } }),
+          }),
+        },
+      });
+    });
+
+    it('declares the resource server scopes and the groups', () => {
+      template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+        Identifier: 'api',
+        Scopes: [
+          { ScopeName: 'users.read', ScopeDescription: 'read' },
+          { ScopeName: 'users.write', ScopeDescription: 'write' },
+          { ScopeName: 'inventory.admin', ScopeDescription: 'admin' },
+        ],
+      });
+      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'admins', Precedence: 0 });
+      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'customers', Precedence: 1 });
+    });
+
+    it('gives users a public SRP-only client with token revocation and no secret', () => {
+      template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+        ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+        GenerateSecret: false,
+        PreventUserExistenceErrors: 'ENABLED',
+        EnableTokenRevocation: true,
+        AllowedOAuthFlowsUserPoolClient: false,
+      });
+    });
+
+    it('retains the user pool with deletion protection by default', () => {
+      template.hasResource('AWS::Cognito::UserPool', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({ DeletionProtection: 'ACTIVE' }),
+      });
+    });
+  });
+
+  it('requires MFA and enables threat protection on the Plus plan when asked', () => {
+    build({ mfa: cognito.Mfa.REQUIRED, threatProtection: true }).template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+    });
+  });
+
+  it('allows password auth and OAuth only when configured', () => {
+    build({ allowPasswordAuth: true, callbackUrls: ['https://shop.example.com/callback'] }).template.hasResourceProperties(
+      'AWS::Cognito::UserPoolClient',
+      {
+        ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+        AllowedOAuthFlows: ['code'],
+        AllowedOAuthScopes: Match.arrayWith(['openid', 'email', 'api/users.read']),
+        CallbackURLs: ['https://shop.example.com/callback'],
+      },
+    );
+  });
+
+  describe('shared resources', () => {
+    const { template } = build({ alarmEmails: ['ops@example.com'] });
+
+    it('has a rotating KMS key that CloudWatch may use for the encrypted, TLS-only alarm topic', () => {
+      template.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    });
+
+    it('has a custom event bus with an archive for replay', () => {
+      template.hasResourceProperties('AWS::Events::EventBus', { Description: 'Shop test domain events' });
+      template.hasResourceProperties('AWS::Events::Archive', {
+        SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('EventBus'), 'Arn'] },
+        RetentionDays: 30,
+      });
+    });
+
+    it('has a regional web ACL with AWS managed rules and a per-IP rate limit', () => {
+      template.hasResourceProperties('AWS::WAFv2::WebACL', {
+        Scope: 'REGIONAL',
+        DefaultAction: { Allow: {} },
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Name: 'AWSManagedRulesCommonRuleSet',
+            Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
+          }),
+          Match.objectLike({
+            Name: 'RateLimitPerIp',
+            Action: { Block: {} },
+            Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
+          }),
+        ]),
+      });
+    });
+
+    it('sets the API Gateway account CloudWatch role for execution logs', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Account', {
+        CloudWatchRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApiGatewayCloudWatchRole'), 'Arn'] },
+      });
+    });
+
+    it('publishes every shared resource in the registry under /{app}/{env}/platform/', () => {
+      for (const key of ['user-pool-arn', 'user-pool-client-id', 'resource-server-id', 'event-bus-arn', 'kms-key-arn', 'alarm-topic-arn', 'web-acl-arn', 'namespace-id']) {
+        template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/Shop/test/platform/${key}`, Type: 'String' });
+      }
+    });
+
+    it('mirrors the registry in a Cloud Map HTTP namespace', () => {
+      template.hasResourceProperties('AWS::ServiceDiscovery::HttpNamespace', { Name: 'shop-test' });
+      template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: 'platform', NamespaceId: { 'Fn::GetAtt': [Match.stringLikeRegexp('Namespace'), 'Id'] } });
+      template.hasResourceProperties('AWS::ServiceDiscovery::Instance', {
+        InstanceId: 'platform-test',
+        InstanceAttributes: Match.objectLike({
+          'event-bus-arn': { 'Fn::GetAtt': [Match.stringLikeRegexp('EventBus'), 'Arn'] },
+          'user-pool-id': { Ref: Match.stringLikeRegexp('UserPool') },
+        }),
+      });
+    });
+  });
+
+  it('deletes stateful resources with the stack when data protection is DESTROY', () => {
+    const { template } = build({ dataProtection: DataProtection.DESTROY });
+    template.hasResource('AWS::Cognito::UserPool', { DeletionPolicy: 'Delete' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+  });
+
+  it('fails when a group grants a scope that is not declared', () => {
+    expect(() => build({ groups: [{ name: 'admins', scopes: ['orders.admin'] }] })).toThrow(
+      /Platform: invalid groups\[admins\]\.scopes "orders.admin": is not one of the declared scopes/,
+    );
+  });
+
+  it('fails when a default scope is not declared', () => {
+    expect(() => build({ defaultScopes: ['nope'] })).toThrow(/invalid defaultScopes "nope"/);
+  });
+
+  it('fails when a scope is declared twice', () => {
+    expect(() => build({ scopes: [{ name: 'a', description: 'x' }, { name: 'a', description: 'y' }], defaultScopes: [], groups: [] })).toThrow(
+      /invalid scopes\[\]\.name "a": is declared twice/,
+    );
+  });
+
+  it('fails when a scope name contains a slash', () => {
+    expect(() => build({ scopes: [{ name: 'users/read', description: 'x' }], defaultScopes: [], groups: [] })).toThrow(
+      /invalid scopes\[\]\.name "users\/read"/,
+    );
+  });
+
+  it('fails when the app name cannot be used in registry names', () => {
+    expect(() => build({ appName: 'my shop' })).toThrow(/Platform: invalid appName "my shop"/);
+  });
+
+  it('fails when the environment name is not lowercase', () => {
+    expect(() => build({ envName: 'Prod' })).toThrow(/Platform: invalid envName "Prod"/);
+  });
+
+  it('fails when the WAF rate limit is below what WAF accepts', () => {
+    expect(() => build({ wafRateLimitPer5Minutes: 5 })).toThrow(/invalid wafRateLimitPer5Minutes 5/);
+  });
+});
