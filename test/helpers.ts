@@ -31,6 +31,9 @@ export function templateOf(stack: Stack): Template {
 }
 
 /** Every resource of a given type in a template, as [logicalId, resource] pairs. */
-export function resourcesOf(template: Template, type: string): Array<[string, { Properties?: Record<string, unknown> }]> {
+export function resourcesOf(
+  template: Template,
+  type: string,
+): Array<[string, { Properties?: Record<string, unknown> }]> {
   return Object.entries(template.findResources(type));
 }

@@ -6,4 +6,7 @@ process.env.POWERTOOLS_SERVICE_NAME ??= 'test';
 process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'Test';
 process.env.AWS_REGION ??= 'eu-west-1';
 process.env.TABLE_NAME ??= 'users-table-test';
-process.env.SCOPE_GRANTS ??= JSON.stringify({ defaultScopes: ['api/users.read'], groups: { admins: ['api/users.admin'] } });
+process.env.SCOPE_GRANTS ??= JSON.stringify({
+  defaultScopes: ['api/users.read'],
+  groups: { admins: ['api/users.admin'] },
+});

@@ -68,9 +68,12 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
         requestId,
       };
       const result = await route(request);
+      countOutcome(result.statusCode);
       return respond(result.statusCode, result.body, correlationId, result.headers);
     } catch (error) {
-      return errorResponse(error, correlationId, requestId);
+      const response = errorResponse(error, correlationId, requestId);
+      countOutcome(response.statusCode);
+      return response;
     } finally {
       logger.removeKeys(['correlationId']);
     }
@@ -125,7 +128,6 @@ function errorResponse(error: unknown, correlationId: string, requestId: string)
     return respond(error.statusCode, { error: body }, correlationId);
   }
   logger.error('Unhandled error', error as Error);
-  metrics.addMetric('UnhandledError', 'Count', 1);
   return respond(
     500,
     {
@@ -137,6 +139,15 @@ function errorResponse(error: unknown, correlationId: string, requestId: string)
     },
     correlationId,
   );
+}
+
+/**
+ * One outcome metric per request. Handlers answer unexpected errors with a 500 instead of throwing, so
+ * Lambda's own Errors metric stays flat: `ServerError` is what the service's error alarms watch.
+ */
+function countOutcome(statusCode: number): void {
+  const outcome = statusCode >= 500 ? 'ServerError' : statusCode >= 400 ? 'ClientError' : 'Success';
+  metrics.addMetric(outcome, 'Count', 1);
 }
 
 function respond(

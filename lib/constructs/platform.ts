@@ -13,7 +13,8 @@ import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { packagedHandler } from './package-paths';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
-import { LogLevel, ServiceFunction } from './service-function';
+import type { LogLevel } from './service-function';
+import { ServiceFunction } from './service-function';
 import { fail, requireIntegerInRange, requireMatch } from './validation';
 
 /** Cognito custom scope names: printable ASCII without space, `"`, `/` or `\`. */

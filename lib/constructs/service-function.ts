@@ -98,7 +98,8 @@ export const SERVICE_FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   mainFields: ['module', 'main'],
   minify: true,
   sourceMap: true,
-  sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+  // Linked map (`//# sourceMappingURL`), so `--enable-source-maps` resolves stack traces to TypeScript lines.
+  sourceMapMode: nodejs.SourceMapMode.DEFAULT,
   sourcesContent: false,
   // Bundle the AWS SDK instead of using the runtime's copy: what is tested is what runs.
   externalModules: [],

@@ -1,7 +1,7 @@
 import type { StackProps } from 'aws-cdk-lib';
 import { Stack, Tags } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DataProtection } from '../constructs/data-protection';

@@ -7,7 +7,13 @@ import { AccessMode, DataProtection, HttpMethod, Microservice, RequestSchema, Ro
 import { HEALTH_HANDLER, serviceStack } from '../helpers';
 
 const ROUTES: RouteProps[] = [
-  { method: HttpMethod.GET, path: '/health', entry: HEALTH_HANDLER, access: RouteAccess.PUBLIC, throttle: { rateLimit: 5, burstLimit: 10 } },
+  {
+    method: HttpMethod.GET,
+    path: '/health',
+    entry: HEALTH_HANDLER,
+    access: RouteAccess.PUBLIC,
+    throttle: { rateLimit: 5, burstLimit: 10 },
+  },
   {
     method: HttpMethod.POST,
     path: '/widgets',
@@ -38,12 +44,16 @@ function build(overrides: Partial<MicroserviceProps> = {}) {
 }
 
 function functionLogicalId(template: Template, description: string): string {
-  const [id] = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Description: description } }))[0];
+  const [id] = Object.entries(
+    template.findResources('AWS::Lambda::Function', { Properties: { Description: description } }),
+  )[0];
   return id;
 }
 
 function policyStatementsOf(template: Template, functionDescription: string): Array<Record<string, unknown>> {
-  const fn = template.findResources('AWS::Lambda::Function', { Properties: { Description: functionDescription } });
+  const fn = template.findResources('AWS::Lambda::Function', {
+    Properties: { Description: functionDescription },
+  });
   const roleId = (Object.values(fn)[0].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
   const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
     (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId),
@@ -60,7 +70,11 @@ describe('Microservice', () => {
         BillingMode: 'PAY_PER_REQUEST',
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TableKey'), 'Arn'] } },
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TableKey'), 'Arn'] },
+        },
       });
       template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     });
@@ -83,9 +97,16 @@ describe('Microservice', () => {
 
   it('adds declared global secondary indexes', () => {
     build({
-      globalSecondaryIndexes: [{ indexName: 'byOwner', partitionKey: { name: 'ownerId', type: dynamodb.AttributeType.STRING } }],
+      globalSecondaryIndexes: [
+        { indexName: 'byOwner', partitionKey: { name: 'ownerId', type: dynamodb.AttributeType.STRING } },
+      ],
     }).template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byOwner', KeySchema: [{ AttributeName: 'ownerId', KeyType: 'HASH' }] })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byOwner',
+          KeySchema: [{ AttributeName: 'ownerId', KeyType: 'HASH' }],
+        }),
+      ],
     });
   });
 
@@ -105,8 +126,21 @@ describe('Microservice', () => {
           Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
         },
         MethodSettings: Match.arrayWith([
-          Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200, DataTraceEnabled: false, LoggingLevel: 'ERROR', MetricsEnabled: true }),
-          Match.objectLike({ HttpMethod: 'GET', ResourcePath: '/~1health', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 }),
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            ThrottlingRateLimit: 100,
+            ThrottlingBurstLimit: 200,
+            DataTraceEnabled: false,
+            LoggingLevel: 'ERROR',
+            MetricsEnabled: true,
+          }),
+          Match.objectLike({
+            HttpMethod: 'GET',
+            ResourcePath: '/~1health',
+            ThrottlingRateLimit: 5,
+            ThrottlingBurstLimit: 10,
+          }),
         ]),
       });
     });
@@ -120,24 +154,33 @@ describe('Microservice', () => {
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: 'POST',
         AuthorizationType: 'COGNITO_USER_POOLS',
-        AuthorizationScopes: [{ 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('resourceserverid') }, '/widgets.write']] }],
+        AuthorizationScopes: [
+          { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('resourceserverid') }, '/widgets.write']] },
+        ],
       });
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: 'GET',
         AuthorizationType: 'COGNITO_USER_POOLS',
-        AuthorizationScopes: [{ 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('resourceserverid') }, '/widgets.read']] }],
+        AuthorizationScopes: [
+          { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('resourceserverid') }, '/widgets.read']] },
+        ],
         RequestParameters: { 'method.request.path.id': true },
       });
     });
 
     it('leaves only routes declared public open', () => {
-      const open = template.findResources('AWS::ApiGateway::Method', { Properties: { AuthorizationType: 'NONE' } });
+      const open = template.findResources('AWS::ApiGateway::Method', {
+        Properties: { AuthorizationType: 'NONE' },
+      });
       expect(Object.keys(open)).toHaveLength(1);
       expect(Object.values(open)[0].Properties.HttpMethod).toBe('GET');
     });
 
     it('validates request bodies against the route schema at the gateway', () => {
-      template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+      template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+        ValidateRequestBody: true,
+        ValidateRequestParameters: true,
+      });
       template.hasResourceProperties('AWS::ApiGateway::Model', {
         ContentType: 'application/json',
         Schema: {
@@ -166,7 +209,10 @@ describe('Microservice', () => {
         StatusCode: '400',
         ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"VALIDATION_FAILED"') },
       });
-      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'MISSING_AUTHENTICATION_TOKEN', StatusCode: '404' });
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+        StatusCode: '404',
+      });
     });
 
     it('is protected by the platform web ACL', () => {
@@ -202,7 +248,9 @@ describe('Microservice', () => {
     });
 
     it('grants a read route read actions only', () => {
-      const actions = policyStatementsOf(template, 'widgets: GET /widgets/{id}').flatMap((s) => s.Action as string[]);
+      const actions = policyStatementsOf(template, 'widgets: GET /widgets/{id}').flatMap(
+        (s) => s.Action as string[],
+      );
       expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
       expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:PutItem']));
       expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:DeleteItem']));
@@ -216,7 +264,9 @@ describe('Microservice', () => {
     });
 
     it('gives the public health route no table access', () => {
-      const actions = policyStatementsOf(template, 'widgets: GET /health').flatMap((s) => [s.Action].flat() as string[]);
+      const actions = policyStatementsOf(template, 'widgets: GET /health').flatMap(
+        (s) => [s.Action].flat() as string[],
+      );
       expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
     });
 
@@ -228,8 +278,13 @@ describe('Microservice', () => {
   it('publishes its API URL, table and functions in the registry and Cloud Map', () => {
     const { template } = build();
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/Shop/test/widgets/api-url' });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/Shop/test/widgets/table-name', Value: { Ref: Match.stringLikeRegexp('Table') } });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/Shop/test/widgets/function/post-widgets' });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/Shop/test/widgets/table-name',
+      Value: { Ref: Match.stringLikeRegexp('Table') },
+    });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/Shop/test/widgets/function/post-widgets',
+    });
     template.hasResourceProperties('AWS::ServiceDiscovery::Service', {
       Name: 'widgets',
       NamespaceId: { Ref: Match.stringLikeRegexp('SsmParameterValueShoptestplatformnamespaceid') },
@@ -245,15 +300,21 @@ describe('Microservice', () => {
     });
 
     it('fails when there are no routes', () => {
-      expect(() => build({ routes: [] })).toThrow(/Microservice: invalid routes \[\]: declare at least one route/);
+      expect(() => build({ routes: [] })).toThrow(
+        /Microservice: invalid routes \[\]: declare at least one route/,
+      );
     });
 
     it('fails when a route path does not start with a slash', () => {
-      expect(() => build({ routes: [{ ...ROUTES[0], path: 'health' }] })).toThrow(/invalid routes\[0\]\.path "health"/);
+      expect(() => build({ routes: [{ ...ROUTES[0], path: 'health' }] })).toThrow(
+        /invalid routes\[0\]\.path "health"/,
+      );
     });
 
     it('fails when the same method and path are declared twice', () => {
-      expect(() => build({ routes: [ROUTES[1], ROUTES[1]] })).toThrow(/invalid routes\[1\] "POST \/widgets": is declared twice/);
+      expect(() => build({ routes: [ROUTES[1], ROUTES[1]] })).toThrow(
+        /invalid routes\[1\] "POST \/widgets": is declared twice/,
+      );
     });
 
     it('fails when a route timeout exceeds the 29 second API Gateway limit', () => {
@@ -267,7 +328,9 @@ describe('Microservice', () => {
     });
 
     it('fails when the stage burst limit is not a whole number', () => {
-      expect(() => build({ throttle: { rateLimit: 10, burstLimit: 0.5 } })).toThrow(/invalid throttle\.burstLimit 0.5/);
+      expect(() => build({ throttle: { rateLimit: 10, burstLimit: 0.5 } })).toThrow(
+        /invalid throttle\.burstLimit 0.5/,
+      );
     });
   });
 });

@@ -59,7 +59,10 @@ describe('Platform', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
-            SCOPE_GRANTS: JSON.stringify({ defaultScopes: ['api/users.read'], groups: { admins: ['api/inventory.admin'], customers: [] } }),
+            SCOPE_GRANTS: JSON.stringify({
+              defaultScopes: ['api/users.read'],
+              groups: { admins: ['api/inventory.admin'], customers: [] },
+            }),
           }),
         },
       });
@@ -75,7 +78,10 @@ describe('Platform', () => {
         ],
       });
       template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'admins', Precedence: 0 });
-      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'customers', Precedence: 1 });
+      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', {
+        GroupName: 'customers',
+        Precedence: 1,
+      });
     });
 
     it('gives users a public SRP-only client with token revocation and no secret', () => {
@@ -97,23 +103,26 @@ describe('Platform', () => {
   });
 
   it('requires MFA and enables threat protection on the Plus plan when asked', () => {
-    build({ mfa: cognito.Mfa.REQUIRED, threatProtection: true }).template.hasResourceProperties('AWS::Cognito::UserPool', {
-      MfaConfiguration: 'ON',
-      UserPoolTier: 'PLUS',
-      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
-    });
+    build({ mfa: cognito.Mfa.REQUIRED, threatProtection: true }).template.hasResourceProperties(
+      'AWS::Cognito::UserPool',
+      {
+        MfaConfiguration: 'ON',
+        UserPoolTier: 'PLUS',
+        UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+      },
+    );
   });
 
   it('allows password auth and OAuth only when configured', () => {
-    build({ allowPasswordAuth: true, callbackUrls: ['https://shop.example.com/callback'] }).template.hasResourceProperties(
-      'AWS::Cognito::UserPoolClient',
-      {
-        ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
-        AllowedOAuthFlows: ['code'],
-        AllowedOAuthScopes: Match.arrayWith(['openid', 'email', 'api/users.read']),
-        CallbackURLs: ['https://shop.example.com/callback'],
-      },
-    );
+    build({
+      allowPasswordAuth: true,
+      callbackUrls: ['https://shop.example.com/callback'],
+    }).template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: Match.arrayWith(['openid', 'email', 'api/users.read']),
+      CallbackURLs: ['https://shop.example.com/callback'],
+    });
   });
 
   describe('shared resources', () => {
@@ -139,7 +148,10 @@ describe('Platform', () => {
           ]),
         },
       });
-      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'ops@example.com',
+      });
     });
 
     it('has a custom event bus with an archive for replay', () => {
@@ -157,7 +169,9 @@ describe('Platform', () => {
         Rules: Match.arrayWith([
           Match.objectLike({
             Name: 'AWSManagedRulesCommonRuleSet',
-            Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
+            Statement: {
+              ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' },
+            },
           }),
           Match.objectLike({
             Name: 'RateLimitPerIp',
@@ -175,14 +189,29 @@ describe('Platform', () => {
     });
 
     it('publishes every shared resource in the registry under /{app}/{env}/platform/', () => {
-      for (const key of ['user-pool-arn', 'user-pool-client-id', 'resource-server-id', 'event-bus-arn', 'kms-key-arn', 'alarm-topic-arn', 'web-acl-arn', 'namespace-id']) {
-        template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/Shop/test/platform/${key}`, Type: 'String' });
+      for (const key of [
+        'user-pool-arn',
+        'user-pool-client-id',
+        'resource-server-id',
+        'event-bus-arn',
+        'kms-key-arn',
+        'alarm-topic-arn',
+        'web-acl-arn',
+        'namespace-id',
+      ]) {
+        template.hasResourceProperties('AWS::SSM::Parameter', {
+          Name: `/Shop/test/platform/${key}`,
+          Type: 'String',
+        });
       }
     });
 
     it('mirrors the registry in a Cloud Map HTTP namespace', () => {
       template.hasResourceProperties('AWS::ServiceDiscovery::HttpNamespace', { Name: 'shop-test' });
-      template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: 'platform', NamespaceId: { 'Fn::GetAtt': [Match.stringLikeRegexp('Namespace'), 'Id'] } });
+      template.hasResourceProperties('AWS::ServiceDiscovery::Service', {
+        Name: 'platform',
+        NamespaceId: { 'Fn::GetAtt': [Match.stringLikeRegexp('Namespace'), 'Id'] },
+      });
       template.hasResourceProperties('AWS::ServiceDiscovery::Instance', {
         InstanceId: 'platform-test',
         InstanceAttributes: Match.objectLike({
@@ -210,15 +239,22 @@ describe('Platform', () => {
   });
 
   it('fails when a scope is declared twice', () => {
-    expect(() => build({ scopes: [{ name: 'a', description: 'x' }, { name: 'a', description: 'y' }], defaultScopes: [], groups: [] })).toThrow(
-      /invalid scopes\[\]\.name "a": is declared twice/,
-    );
+    expect(() =>
+      build({
+        scopes: [
+          { name: 'a', description: 'x' },
+          { name: 'a', description: 'y' },
+        ],
+        defaultScopes: [],
+        groups: [],
+      }),
+    ).toThrow(/invalid scopes\[\]\.name "a": is declared twice/);
   });
 
   it('fails when a scope name contains a slash', () => {
-    expect(() => build({ scopes: [{ name: 'users/read', description: 'x' }], defaultScopes: [], groups: [] })).toThrow(
-      /invalid scopes\[\]\.name "users\/read"/,
-    );
+    expect(() =>
+      build({ scopes: [{ name: 'users/read', description: 'x' }], defaultScopes: [], groups: [] }),
+    ).toThrow(/invalid scopes\[\]\.name "users\/read"/);
   });
 
   it('fails when the app name cannot be used in registry names', () => {

@@ -87,13 +87,18 @@ describe('ServiceFunction', () => {
   });
 
   it('honours memory, timeout and reserved concurrency overrides', () => {
-    build({ memorySize: 1024, timeout: Duration.seconds(30), reservedConcurrentExecutions: 5 }).template.hasResourceProperties(
-      'AWS::Lambda::Function',
-      { MemorySize: 1024, Timeout: 30, ReservedConcurrentExecutions: 5 },
-    );
+    build({
+      memorySize: 1024,
+      timeout: Duration.seconds(30),
+      reservedConcurrentExecutions: 5,
+    }).template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1024,
+      Timeout: 30,
+      ReservedConcurrentExecutions: 5,
+    });
   });
 
-  it('fails when memorySize is below Lambda\'s minimum, naming the prop and value', () => {
+  it("fails when memorySize is below Lambda's minimum, naming the prop and value", () => {
     expect(() => build({ memorySize: 64 })).toThrow(/ServiceFunction: invalid memorySize 64/);
   });
 
@@ -102,7 +107,9 @@ describe('ServiceFunction', () => {
   });
 
   it('fails when the handler file does not exist', () => {
-    expect(() => build({ entry: '/nowhere/handler.ts' })).toThrow(/invalid entry "\/nowhere\/handler.ts": no such handler file/);
+    expect(() => build({ entry: '/nowhere/handler.ts' })).toThrow(
+      /invalid entry "\/nowhere\/handler.ts": no such handler file/,
+    );
   });
 
   it('fails when serviceName is empty', () => {

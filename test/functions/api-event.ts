@@ -34,7 +34,11 @@ export function apiEvent(options: EventOptions = {}): APIGatewayProxyEvent {
   };
 }
 
-export function userClaims(sub: string, groups: string[] = [], scope = 'api/users.read api/users.write'): Record<string, string> {
+export function userClaims(
+  sub: string,
+  groups: string[] = [],
+  scope = 'api/users.read api/users.write',
+): Record<string, string> {
   return { sub, username: sub, scope, 'cognito:groups': groups.join(',') };
 }
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { CreateProfileInput, UpdateProfileInput } from '../../../functions/users/domain/profile';
 import type { EnvironmentConfig } from '../../config/environments';
 import { DataProtection } from '../../constructs/data-protection';

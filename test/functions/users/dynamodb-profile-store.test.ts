@@ -15,7 +15,8 @@ const profile: Profile = {
   updatedAt: '2026-01-01T00:00:00.000Z',
   version: 1,
 };
-const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
 beforeEach(() => ddb.reset());
 
@@ -23,7 +24,11 @@ describe('DynamoDbProfileStore', () => {
   it('reads a profile by key with a consistent read', async () => {
     ddb.on(GetCommand).resolves({ Item: { pk: 'PROFILE#u-1', type: 'Profile', ...profile } });
     await expect(store.get('u-1')).resolves.toEqual(profile);
-    expect(ddb.commandCalls(GetCommand)[0].args[0].input).toEqual({ TableName: 'profiles', Key: { pk: 'PROFILE#u-1' }, ConsistentRead: true });
+    expect(ddb.commandCalls(GetCommand)[0].args[0].input).toEqual({
+      TableName: 'profiles',
+      Key: { pk: 'PROFILE#u-1' },
+      ConsistentRead: true,
+    });
   });
 
   it('returns undefined for a missing profile', async () => {

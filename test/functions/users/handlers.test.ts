@@ -26,23 +26,35 @@ function json(result: { body: string }) {
 }
 
 describe('POST /profiles', () => {
-  it('creates the caller\'s profile and answers 201 with a location', async () => {
+  it("creates the caller's profile and answers 201 with a location", async () => {
     ddb.on(PutCommand).resolves({});
     const result = await createProfile(
-      apiEvent({ method: 'POST', body: { email: 'Alice@Example.com', displayName: 'Alice' }, claims: userClaims(ALICE) }),
+      apiEvent({
+        method: 'POST',
+        body: { email: 'Alice@Example.com', displayName: 'Alice' },
+        claims: userClaims(ALICE),
+      }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(201);
     expect(result.headers?.location).toBe(`/profiles/${ALICE}`);
     expect(json(result)).toMatchObject({ id: ALICE, email: 'alice@example.com', version: 1 });
     const put = ddb.commandCalls(PutCommand)[0].args[0].input;
-    expect(put).toMatchObject({ TableName: 'users-table-test', ConditionExpression: 'attribute_not_exists(pk)', Item: { pk: `PROFILE#${ALICE}` } });
+    expect(put).toMatchObject({
+      TableName: 'users-table-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: `PROFILE#${ALICE}` },
+    });
   });
 
   it('answers 409 PROFILE_ALREADY_EXISTS when the profile exists', async () => {
     ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
     const result = await createProfile(
-      apiEvent({ method: 'POST', body: { email: 'a@example.com', displayName: 'A' }, claims: userClaims(ALICE) }),
+      apiEvent({
+        method: 'POST',
+        body: { email: 'a@example.com', displayName: 'A' },
+        claims: userClaims(ALICE),
+      }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(409);
@@ -50,7 +62,10 @@ describe('POST /profiles', () => {
   });
 
   it('answers 400 MALFORMED_JSON for a body that is not JSON, and writes nothing', async () => {
-    const result = await createProfile(apiEvent({ method: 'POST', rawBody: '{"email": ', claims: userClaims(ALICE) }), lambdaContext);
+    const result = await createProfile(
+      apiEvent({ method: 'POST', rawBody: '{"email": ', claims: userClaims(ALICE) }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(400);
     expect(json(result).error.code).toBe('MALFORMED_JSON');
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
@@ -58,18 +73,27 @@ describe('POST /profiles', () => {
 
   it('answers 400 VALIDATION_FAILED naming each bad field, and writes nothing', async () => {
     const result = await createProfile(
-      apiEvent({ method: 'POST', body: { email: 'not-an-email', displayName: '', admin: true }, claims: userClaims(ALICE) }),
+      apiEvent({
+        method: 'POST',
+        body: { email: 'not-an-email', displayName: '', admin: true },
+        claims: userClaims(ALICE),
+      }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(400);
     const { error } = json(result);
     expect(error.code).toBe('VALIDATION_FAILED');
-    expect(error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['email', 'displayName']));
+    expect(error.details.map((d: { path: string }) => d.path)).toEqual(
+      expect.arrayContaining(['email', 'displayName']),
+    );
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('answers 401 without an authenticated caller', async () => {
-    const result = await createProfile(apiEvent({ method: 'POST', body: { email: 'a@example.com', displayName: 'A' } }), lambdaContext);
+    const result = await createProfile(
+      apiEvent({ method: 'POST', body: { email: 'a@example.com', displayName: 'A' } }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(401);
     expect(json(result).error.code).toBe('UNAUTHORIZED');
   });
@@ -77,7 +101,11 @@ describe('POST /profiles', () => {
   it('answers 500 INTERNAL_ERROR without internals when DynamoDB fails unexpectedly', async () => {
     ddb.on(PutCommand).rejects(new Error('socket hang up at TLSSocket.onConnectEnd (node:_tls_wrap:1)'));
     const result = await createProfile(
-      apiEvent({ method: 'POST', body: { email: 'a@example.com', displayName: 'A' }, claims: userClaims(ALICE) }),
+      apiEvent({
+        method: 'POST',
+        body: { email: 'a@example.com', displayName: 'A' },
+        claims: userClaims(ALICE),
+      }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(500);
@@ -85,14 +113,26 @@ describe('POST /profiles', () => {
     expect(result.body).not.toMatch(/socket|node:|at /);
   });
 
-  it('echoes the caller\'s correlation id, or uses the request id', async () => {
+  it("echoes the caller's correlation id, or uses the request id", async () => {
     ddb.on(PutCommand).resolves({});
     const withHeader = await createProfile(
-      apiEvent({ method: 'POST', body: { email: 'a@example.com', displayName: 'A' }, claims: userClaims(ALICE), headers: { 'X-Correlation-Id': 'corr-9' } }),
+      apiEvent({
+        method: 'POST',
+        body: { email: 'a@example.com', displayName: 'A' },
+        claims: userClaims(ALICE),
+        headers: { 'X-Correlation-Id': 'corr-9' },
+      }),
       lambdaContext,
     );
     expect(withHeader.headers?.['x-correlation-id']).toBe('corr-9');
-    const without = await createProfile(apiEvent({ method: 'POST', body: { email: 'a@example.com', displayName: 'A' }, claims: userClaims(ALICE) }), lambdaContext);
+    const without = await createProfile(
+      apiEvent({
+        method: 'POST',
+        body: { email: 'a@example.com', displayName: 'A' },
+        claims: userClaims(ALICE),
+      }),
+      lambdaContext,
+    );
     expect(without.headers?.['x-correlation-id']).toBe('req-123');
   });
 });
@@ -100,7 +140,10 @@ describe('POST /profiles', () => {
 describe('GET /profiles/{id}', () => {
   it('returns the caller\'s own profile for "me"', async () => {
     ddb.on(GetCommand, { Key: { pk: `PROFILE#${ALICE}` } }).resolves({ Item: stored });
-    const result = await getProfile(apiEvent({ pathParameters: { id: 'me' }, claims: userClaims(ALICE) }), lambdaContext);
+    const result = await getProfile(
+      apiEvent({ pathParameters: { id: 'me' }, claims: userClaims(ALICE) }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(200);
     expect(json(result)).toEqual({
       id: ALICE,
@@ -114,20 +157,29 @@ describe('GET /profiles/{id}', () => {
 
   it('answers 404 PROFILE_NOT_FOUND when there is none', async () => {
     ddb.on(GetCommand).resolves({});
-    const result = await getProfile(apiEvent({ pathParameters: { id: ALICE }, claims: userClaims(ALICE) }), lambdaContext);
+    const result = await getProfile(
+      apiEvent({ pathParameters: { id: ALICE }, claims: userClaims(ALICE) }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(404);
     expect(json(result).error.code).toBe('PROFILE_NOT_FOUND');
   });
 
-  it('answers 403 when reading someone else\'s profile, without reading the table', async () => {
-    const result = await getProfile(apiEvent({ pathParameters: { id: ALICE }, claims: userClaims('someone-else-0000') }), lambdaContext);
+  it("answers 403 when reading someone else's profile, without reading the table", async () => {
+    const result = await getProfile(
+      apiEvent({ pathParameters: { id: ALICE }, claims: userClaims('someone-else-0000') }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(403);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 
   it('lets a member of the admins group read any profile', async () => {
     ddb.on(GetCommand).resolves({ Item: stored });
-    const result = await getProfile(apiEvent({ pathParameters: { id: ALICE }, claims: userClaims('admin-0000-0000', ['admins']) }), lambdaContext);
+    const result = await getProfile(
+      apiEvent({ pathParameters: { id: ALICE }, claims: userClaims('admin-0000-0000', ['admins']) }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(200);
   });
 });
@@ -137,18 +189,30 @@ describe('PUT /profiles/{id}', () => {
     ddb.on(GetCommand).resolves({ Item: stored });
     ddb.on(PutCommand).resolves({});
     const result = await updateProfile(
-      apiEvent({ method: 'PUT', pathParameters: { id: 'me' }, body: { displayName: 'Alice B.', expectedVersion: 3 }, claims: userClaims(ALICE) }),
+      apiEvent({
+        method: 'PUT',
+        pathParameters: { id: 'me' },
+        body: { displayName: 'Alice B.', expectedVersion: 3 },
+        claims: userClaims(ALICE),
+      }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(200);
     expect(json(result)).toMatchObject({ displayName: 'Alice B.', version: 4 });
-    expect(ddb.commandCalls(PutCommand)[0].args[0].input.ExpressionAttributeValues).toEqual({ ':expected': 3 });
+    expect(ddb.commandCalls(PutCommand)[0].args[0].input.ExpressionAttributeValues).toEqual({
+      ':expected': 3,
+    });
   });
 
   it('answers 409 VERSION_CONFLICT for a stale expectedVersion, and writes nothing', async () => {
     ddb.on(GetCommand).resolves({ Item: stored });
     const result = await updateProfile(
-      apiEvent({ method: 'PUT', pathParameters: { id: 'me' }, body: { displayName: 'X', expectedVersion: 2 }, claims: userClaims(ALICE) }),
+      apiEvent({
+        method: 'PUT',
+        pathParameters: { id: 'me' },
+        body: { displayName: 'X', expectedVersion: 2 },
+        claims: userClaims(ALICE),
+      }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(409);

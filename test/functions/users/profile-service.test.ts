@@ -1,4 +1,9 @@
-import { NotProfileOwnerError, ProfileAlreadyExistsError, ProfileNotFoundError, VersionConflictError } from '../../../functions/users/domain/errors';
+import {
+  NotProfileOwnerError,
+  ProfileAlreadyExistsError,
+  ProfileNotFoundError,
+  VersionConflictError,
+} from '../../../functions/users/domain/errors';
 import { ProfileService } from '../../../functions/users/domain/profile-service';
 import { InMemoryProfileStore } from './in-memory-profile-store';
 
@@ -14,7 +19,7 @@ function setup() {
 }
 
 describe('ProfileService', () => {
-  it('creates the caller\'s own profile at version 1 with a normalised e-mail', async () => {
+  it("creates the caller's own profile at version 1 with a normalised e-mail", async () => {
     const { store, service } = setup();
     const profile = await service.create(alice, { email: 'Alice@Example.com', displayName: 'Alice' });
     expect(profile).toEqual({
@@ -31,7 +36,9 @@ describe('ProfileService', () => {
   it('refuses a second profile for the same user', async () => {
     const { service } = setup();
     await service.create(alice, { email: 'a@example.com', displayName: 'A' });
-    await expect(service.create(alice, { email: 'b@example.com', displayName: 'B' })).rejects.toBeInstanceOf(ProfileAlreadyExistsError);
+    await expect(service.create(alice, { email: 'b@example.com', displayName: 'B' })).rejects.toBeInstanceOf(
+      ProfileAlreadyExistsError,
+    );
   });
 
   it('resolves "me" to the caller', async () => {
@@ -40,7 +47,7 @@ describe('ProfileService', () => {
     await expect(service.get(alice, 'me')).resolves.toMatchObject({ id: alice.userId });
   });
 
-  it('does not let one user read another user\'s profile', async () => {
+  it("does not let one user read another user's profile", async () => {
     const { service } = setup();
     await service.create(alice, { email: 'a@example.com', displayName: 'A' });
     await expect(service.get(bob, alice.userId)).rejects.toBeInstanceOf(NotProfileOwnerError);
@@ -61,7 +68,12 @@ describe('ProfileService', () => {
     const { service, store } = setup();
     await service.create(alice, { email: 'a@example.com', displayName: 'A' });
     const updated = await service.update(alice, 'me', { displayName: 'Alice B.', expectedVersion: 1 });
-    expect(updated).toMatchObject({ displayName: 'Alice B.', version: 2, createdAt: '2026-11-21T10:00:01.000Z', updatedAt: '2026-11-21T10:00:02.000Z' });
+    expect(updated).toMatchObject({
+      displayName: 'Alice B.',
+      version: 2,
+      createdAt: '2026-11-21T10:00:01.000Z',
+      updatedAt: '2026-11-21T10:00:02.000Z',
+    });
     expect(store.items.get(alice.userId)?.version).toBe(2);
   });
 
@@ -69,14 +81,18 @@ describe('ProfileService', () => {
     const { service, store } = setup();
     await service.create(alice, { email: 'a@example.com', displayName: 'A' });
     await service.update(alice, 'me', { displayName: 'First' });
-    await expect(service.update(alice, 'me', { displayName: 'Stale', expectedVersion: 1 })).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(
+      service.update(alice, 'me', { displayName: 'Stale', expectedVersion: 1 }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
     expect(store.items.get(alice.userId)).toMatchObject({ displayName: 'First', version: 2 });
   });
 
-  it('does not let one user change another user\'s profile', async () => {
+  it("does not let one user change another user's profile", async () => {
     const { service, store } = setup();
     await service.create(alice, { email: 'a@example.com', displayName: 'A' });
-    await expect(service.update(bob, alice.userId, { displayName: 'Hacked' })).rejects.toBeInstanceOf(NotProfileOwnerError);
+    await expect(service.update(bob, alice.userId, { displayName: 'Hacked' })).rejects.toBeInstanceOf(
+      NotProfileOwnerError,
+    );
     expect(store.items.get(alice.userId)?.displayName).toBe('A');
   });
 });

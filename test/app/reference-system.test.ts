@@ -1,0 +1,150 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { addSecurityChecks } from '../../lib/stacks/shop-system';
+import { ROOT } from '../helpers';
+import type { SynthResult } from './synth';
+import { acknowledgements, synthReferenceSystem } from './synth';
+
+describe('reference system, env=dev (bundled as deployed)', () => {
+  let dev: SynthResult;
+  beforeAll(() => {
+    dev = synthReferenceSystem('dev', { bundle: true });
+  });
+  afterAll(() => fs.rmSync(dev.outdir, { recursive: true, force: true }));
+
+  it('synthesizes the platform stack and one stack per service', () => {
+    expect(dev.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      'Shop-dev-Platform',
+      'Shop-dev-Users',
+    ]);
+  });
+
+  it('passes the cdk-nag AwsSolutions and Serverless packs with no unacknowledged finding', () => {
+    // synth() throws in tests when a validation plugin reports a violation; the report lists none.
+    const report = JSON.parse(fs.readFileSync(path.join(dev.outdir, 'validation-report.json'), 'utf8'));
+    const violations = report.pluginReports.flatMap((r: { violations?: unknown[] }) => r.violations ?? []);
+    expect(violations).toEqual([]);
+  });
+
+  it('gives every acknowledged finding a specific reason', () => {
+    const acks = acknowledgements(dev.app);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      expect({ ...ack, reasonLength: ack.reason.length >= 40 }).toEqual({ ...ack, reasonLength: true });
+    }
+  });
+
+  it('passes cfn-lint with no errors or warnings', () => {
+    const templates = dev.assembly.stacks.map((s) => s.templateFullPath);
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(lint.error).toBeUndefined();
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+  });
+
+  it('has no Fn::ImportValue (nor exports) in any template: services attach through the registry', () => {
+    for (const stack of dev.assembly.stacks) {
+      const text = JSON.stringify(stack.template);
+      expect({ stack: stack.stackName, imports: text.includes('Fn::ImportValue') }).toEqual({
+        stack: stack.stackName,
+        imports: false,
+      });
+      const exported = Object.values(stack.template.Outputs ?? {}).filter(
+        (o) => (o as { Export?: unknown }).Export,
+      );
+      expect(exported).toEqual([]);
+    }
+  });
+
+  it('bundles every function locally into one minified ESM file with an external source map and the SDK inside', () => {
+    const assetDirs = fs
+      .readdirSync(dev.outdir)
+      .filter((name) => name.startsWith('asset.'))
+      .map((name) => path.join(dev.outdir, name))
+      .filter((dir) => fs.statSync(dir).isDirectory());
+    expect(assetDirs).toHaveLength(5);
+    for (const dir of assetDirs) {
+      expect(fs.readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      const code = fs.readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+      // Minified: long lines (esbuild keeps only the newlines inside template literals).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      // Assert on facts, not on the code itself: a failure should not print a megabyte of bundle.
+      expect({ linkedSourceMap: code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map') }).toEqual({
+        linkedSourceMap: true,
+      });
+      expect({ importsSdk: /from\s*["']@aws-sdk\//.test(code) }).toEqual({ importsSdk: false });
+      expect({ importsPowertools: /from\s*["']@aws-lambda-powertools\//.test(code) }).toEqual({
+        importsPowertools: false,
+      });
+    }
+  });
+
+  it('runs the bundled health handler in a fresh Node.js process, as Lambda would load it', () => {
+    const users = dev.assembly.getStackByName('Shop-dev-Users').template;
+    const fn = Object.values(
+      users.Resources as Record<
+        string,
+        { Type: string; Properties: { Description?: string; Code: { S3Key: string } } }
+      >,
+    ).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === 'users: GET /health');
+    const assetHash = String(fn!.Properties.Code.S3Key).replace(/\.zip$/, '');
+    const entry = path.join(dev.outdir, `asset.${assetHash}`, 'index.mjs');
+    const script = `
+      const { handler } = await import(${JSON.stringify(entry)});
+      const event = { httpMethod: 'GET', path: '/health', headers: {}, requestContext: { requestId: 'smoke-1' } };
+      const context = { functionName: 'health', awsRequestId: 'a', getRemainingTimeInMillis: () => 3000 };
+      const result = await handler(event, context);
+      process.stdout.write('RESULT ' + JSON.stringify(result));`;
+    const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        ENV_NAME: 'dev',
+        POWERTOOLS_SERVICE_NAME: 'users',
+        POWERTOOLS_METRICS_NAMESPACE: 'Shop',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      },
+    });
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout.slice(run.stdout.indexOf('RESULT ') + 7));
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ status: 'ok', service: 'users', environment: 'dev' });
+    expect(result.headers['x-correlation-id']).toBe('smoke-1');
+  });
+});
+
+describe.each(['prod', 'local'])('reference system, env=%s', (envName) => {
+  it('synthesizes with clean cdk-nag packs and cfn-lint', () => {
+    const result = synthReferenceSystem(envName, { bundle: false });
+    expect(result.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      `Shop-${envName}-Platform`,
+      `Shop-${envName}-Users`,
+    ]);
+    const templates = result.assembly.stacks.map((s) => s.templateFullPath);
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+    fs.rmSync(result.outdir, { recursive: true, force: true });
+  });
+});
+
+describe('security checks', () => {
+  it('fail synthesis on an unacknowledged finding (the checks are live)', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Careless');
+    new sqs.Queue(stack, 'PlainQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    addSecurityChecks(app);
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3|AwsSolutions-SQS4/);
+  });
+});

@@ -1,0 +1,59 @@
+import { ENVIRONMENTS, loadEnvironmentConfig } from '../../lib/config/environments';
+
+describe('environment configuration', () => {
+  it.each(Object.keys(ENVIRONMENTS))('accepts the %s environment', (name) => {
+    expect(loadEnvironmentConfig(name).envName).toBe(name);
+  });
+
+  it('retains data and enables threat protection in prod only', () => {
+    expect(loadEnvironmentConfig('prod')).toMatchObject({
+      retainData: true,
+      threatProtection: true,
+      allowPasswordAuth: false,
+    });
+    expect(loadEnvironmentConfig('dev')).toMatchObject({ retainData: false, threatProtection: false });
+  });
+
+  it('applies context overrides such as the target account and region', () => {
+    expect(loadEnvironmentConfig('prod', { account: '123456789012', region: 'eu-west-1' })).toMatchObject({
+      account: '123456789012',
+      region: 'eu-west-1',
+    });
+  });
+
+  it('fails for an unknown environment, listing the known ones', () => {
+    expect(() => loadEnvironmentConfig('staging')).toThrow(
+      'Unknown environment env="staging": use one of local, dev, prod',
+    );
+  });
+
+  it('fails when the account is not 12 digits, naming the key and value', () => {
+    expect(() => loadEnvironmentConfig('dev', { account: '1234' })).toThrow(
+      /account = "1234": a 12-digit AWS account id/,
+    );
+  });
+
+  it('fails when the region is malformed, naming the key and value', () => {
+    expect(() => loadEnvironmentConfig('dev', { region: 'Europe' })).toThrow(
+      /region = "Europe": an AWS region/,
+    );
+  });
+
+  it('fails when the log retention is not a CloudWatch value, naming the nested key', () => {
+    expect(() => loadEnvironmentConfig('dev', { logRetentionDays: 10 })).toThrow(
+      /logRetentionDays = 10: one of 1, 3, 5/,
+    );
+  });
+
+  it('fails when the burst limit is below the rate limit', () => {
+    expect(() => loadEnvironmentConfig('dev', { apiThrottle: { rateLimit: 100, burstLimit: 10 } })).toThrow(
+      /apiThrottle\.burstLimit = 10: burstLimit must be at least rateLimit/,
+    );
+  });
+
+  it('fails on unknown keys, which are usually typos', () => {
+    expect(() => loadEnvironmentConfig('dev', { retainDta: true })).toThrow(
+      /Invalid configuration for environment "dev"/,
+    );
+  });
+});
