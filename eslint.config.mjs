@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'coverage/', 'test/.tmp/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'cdk.out.local/', 'dist/', 'coverage/', 'test/.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IPlatform } from '../lib';
+import { cdkJsonContext } from '../lib/config/cdk-context';
 import { PlatformReference } from '../lib';
 
 /** Repository root. */
@@ -15,7 +16,7 @@ export const HEALTH_HANDLER = path.join(ROOT, 'functions', 'users', 'handlers', 
  * test bundles for real).
  */
 export function appWithoutBundling(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
 }
 
 /** A service-like stack attached to the `Shop`/`test` platform through the registry. */

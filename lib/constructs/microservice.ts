@@ -334,31 +334,35 @@ export class Microservice extends Construct {
 
       const resource = this.api.root.resourceForPath(route.path);
       const pathParameters = route.path.match(/\{[^}]+\}/g) ?? [];
-      const method = resource.addMethod(route.method, new apigateway.LambdaIntegration(fn.liveAlias), {
-        operationName: route.id,
-        requestValidator: validator,
-        requestParameters: Object.fromEntries(
-          pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true]),
-        ),
-        requestModels: route.requestSchema
-          ? {
-              'application/json': this.api.addModel(`${modelName(route.id)}Model`, {
-                contentType: 'application/json',
-                modelName: `${modelName(route.id)}Request`,
-                schema: route.requestSchema,
+      const method = resource.addMethod(
+        route.method,
+        new apigateway.LambdaIntegration(fn.liveAlias, { allowTestInvoke: false }),
+        {
+          operationName: route.id,
+          requestValidator: validator,
+          requestParameters: Object.fromEntries(
+            pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true]),
+          ),
+          requestModels: route.requestSchema
+            ? {
+                'application/json': this.api.addModel(`${modelName(route.id)}Model`, {
+                  contentType: 'application/json',
+                  modelName: `${modelName(route.id)}Request`,
+                  schema: route.requestSchema,
+                }),
+              }
+            : undefined,
+          ...(route.access.isPublic
+            ? { authorizationType: apigateway.AuthorizationType.NONE }
+            : {
+                authorizationType: apigateway.AuthorizationType.COGNITO,
+                authorizer: this.authorizer,
+                authorizationScopes: route.access.scopeNames.map(
+                  (s) => `${platform.resourceServerIdentifier}/${s}`,
+                ),
               }),
-            }
-          : undefined,
-        ...(route.access.isPublic
-          ? { authorizationType: apigateway.AuthorizationType.NONE }
-          : {
-              authorizationType: apigateway.AuthorizationType.COGNITO,
-              authorizer: this.authorizer,
-              authorizationScopes: route.access.scopeNames.map(
-                (s) => `${platform.resourceServerIdentifier}/${s}`,
-              ),
-            }),
-      });
+        },
+      );
       if (route.access.isPublic) {
         const reason = `${route.method} ${route.path} is declared RouteAccess.PUBLIC (health check): it returns no data and is rate limited by the stage throttle and WAF.`;
         Validations.of(method).acknowledge(

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { cx_api } from 'aws-cdk-lib';
 import { App, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { cdkJsonContext } from '../../lib/config/cdk-context';
 import { loadEnvironmentConfig } from '../../lib/config/environments';
 import { addSecurityChecks, createShopSystem } from '../../lib/stacks/shop-system';
 
@@ -19,7 +20,7 @@ export interface SynthResult {
  */
 export function synthReferenceSystem(envName: string, options: { bundle: boolean }): SynthResult {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdk-${envName}-`));
-  const context: Record<string, unknown> = { env: envName };
+  const context: Record<string, unknown> = { ...cdkJsonContext(), env: envName };
   if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ outdir, context });
   createShopSystem(app, loadEnvironmentConfig(envName));

@@ -122,7 +122,7 @@ describe('Microservice', () => {
         StageName: 'v1',
         TracingEnabled: true,
         AccessLogSetting: {
-          DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('AccessLogs'), 'Arn'] },
+          DestinationArn: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
           Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
         },
         MethodSettings: Match.arrayWith([
@@ -143,6 +143,13 @@ describe('Microservice', () => {
           }),
         ]),
       });
+    });
+
+    it("sends access logs to the service's own log group", () => {
+      const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+      expect(JSON.stringify(stage.Properties.AccessLogSetting.DestinationArn)).toMatch(
+        /"Ref":"ServiceAccessLogs[0-9A-F]{8}"/,
+      );
     });
 
     it('requires a Cognito access token with the route scope on protected routes', () => {
@@ -260,7 +267,9 @@ describe('Microservice', () => {
     it('grants a write route write actions on its own table only', () => {
       const statements = policyStatementsOf(template, 'widgets: POST /widgets');
       const dynamo = statements.find((s) => (s.Action as string[]).includes('dynamodb:PutItem'));
-      expect(dynamo?.Resource).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ServiceTable/), 'Arn'] }]);
+      expect([dynamo?.Resource].flat()).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/^ServiceTable/), 'Arn'] },
+      ]);
     });
 
     it('gives the public health route no table access', () => {
