@@ -9,6 +9,8 @@ export class AppError extends Error {
     public readonly code: string,
     message: string,
     public readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After. */
+    public readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = new.target.name;
@@ -48,5 +50,20 @@ export class NotFoundError extends AppError {
 export class ConflictError extends AppError {
   constructor(code: string, message: string) {
     super(409, code, message);
+  }
+}
+
+export class UnprocessableError extends AppError {
+  constructor(code: string, message: string) {
+    super(422, code, message);
+  }
+}
+
+/** A dependency is down or its circuit is open: the request may be retried later. */
+export class DependencyUnavailableError extends AppError {
+  constructor(dependency: string, retryAfterSeconds: number) {
+    super(503, 'DEPENDENCY_UNAVAILABLE', `The ${dependency} service is unavailable; retry later`, undefined, {
+      'retry-after': String(retryAfterSeconds),
+    });
   }
 }

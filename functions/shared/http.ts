@@ -125,7 +125,7 @@ function errorResponse(error: unknown, correlationId: string, requestId: string)
     logger.info('Request rejected', { code: error.code, statusCode: error.statusCode });
     const body: Record<string, unknown> = { code: error.code, message: error.message, requestId };
     if (error.details !== undefined) body.details = error.details;
-    return respond(error.statusCode, { error: body }, correlationId);
+    return respond(error.statusCode, { error: body }, correlationId, error.headers);
   }
   logger.error('Unhandled error', error as Error);
   return respond(

@@ -6,11 +6,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
+import { EventType } from './event-type';
+import { EventSubscription } from './event-subscription';
 import type { IPlatform } from './platform';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
 import type { LogLevel } from './service-function';
 import { ServiceFunction } from './service-function';
-import { fail, requireIntegerInRange, requireMatch } from './validation';
+import { TransactionalOutbox } from './transactional-outbox';
+import { OutboxAttribute } from '../../functions/shared/events/outbox-format';
+import { fail, nagResourceName, requireIntegerInRange, requireMatch } from './validation';
+import * as iam from 'aws-cdk-lib/aws-iam';
 
 /** HTTP methods a route can use. */
 export enum HttpMethod {
@@ -34,21 +39,107 @@ export enum AccessMode {
 /** Who may call a route. */
 export class RouteAccess {
   /** No token needed. Use only for health checks and similar. */
-  public static readonly PUBLIC = new RouteAccess([]);
+  public static readonly PUBLIC = new RouteAccess([], false);
+
+  /**
+   * Other services only: requests signed with SigV4 by an IAM principal allowed `execute-api:Invoke` on the
+   * route (see {@link ServiceCall}).
+   */
+  public static readonly IAM = new RouteAccess([], true);
 
   /** A Cognito access token carrying at least one of these scopes (names without the resource-server prefix). */
   public static scopes(...scopeNames: string[]): RouteAccess {
-    if (scopeNames.length === 0)
+    if (scopeNames.length === 0) {
       fail('RouteAccess', 'scopes', scopeNames, 'name at least one scope, or use RouteAccess.PUBLIC');
-    return new RouteAccess(scopeNames);
+    }
+    return new RouteAccess(scopeNames, false);
   }
 
-  private constructor(public readonly scopeNames: readonly string[]) {}
+  private constructor(
+    /** Scope names a token must carry one of (empty for PUBLIC and IAM). */
+    public readonly scopeNames: readonly string[],
+    /** True for {@link RouteAccess.IAM}. */
+    public readonly isIam: boolean,
+  ) {}
 
   /** True for {@link RouteAccess.PUBLIC}. */
   public get isPublic(): boolean {
-    return this.scopeNames.length === 0;
+    return this.scopeNames.length === 0 && !this.isIam;
   }
+}
+
+/**
+ * A synchronous call from one service's functions to routes of another service, found through the
+ * registry: the caller gets the callee's API URL in `{SERVICE}_API_URL` and `execute-api:Invoke` on the
+ * matching routes (which use {@link RouteAccess.IAM}).
+ */
+export class ServiceCall {
+  /** Calls to `method path` of `service`; the last segment of `path` may be `*`, e.g. `/customers/*`. */
+  public static to(service: string, method: HttpMethod, path: string): ServiceCall {
+    ServiceRegistry.validateServiceName('ServiceCall', service);
+    requireMatch(
+      'ServiceCall',
+      'path',
+      path,
+      /^(\/[A-Za-z0-9._-]+)*(\/\*)?$/,
+      'start with / and use literal segments, optionally ending in /*',
+    );
+    return new ServiceCall(service, method, path);
+  }
+
+  private constructor(
+    /** The called service. */
+    public readonly service: string,
+    /** The called method. */
+    public readonly method: HttpMethod,
+    /** The called path (may end in `/*`). */
+    public readonly path: string,
+  ) {}
+
+  /** The environment variable holding the callee's API URL, e.g. `USERS_API_URL`. */
+  public get urlVariable(): string {
+    return `${this.service.toUpperCase().replace(/-/g, '_')}_API_URL`;
+  }
+}
+
+/** An asynchronous consumer of a microservice (see {@link EventSubscription}). */
+export interface SubscriptionDefinition {
+  /** Construct id and name of the consumer, e.g. `reserve-stock`; keep it stable. */
+  readonly id: string;
+  /** Event types delivered to it. */
+  readonly events: EventType[];
+  /** Handler file of the consumer. */
+  readonly entry: string;
+  /**
+   * Access the consumer gets to the service's table.
+   * @default AccessMode.READ_WRITE
+   */
+  readonly tableAccess?: AccessMode;
+  /**
+   * Messages per invocation.
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * Maximum concurrent invocations (bulkhead), 2-1000.
+   * @default 5
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Receives before a message is parked in the dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Consumer timeout.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Consumer memory in MB.
+   * @default 256
+   */
+  readonly memorySize?: number;
 }
 
 /** Request rate limits (token bucket). */
@@ -109,6 +200,16 @@ export interface RouteProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * Query-string parameters the gateway requires (a request without one gets 400).
+   * @default - none required
+   */
+  readonly requiredQueryParameters?: string[];
+  /**
+   * Routes of other services this route's function calls synchronously.
+   * @default - none
+   */
+  readonly calls?: ServiceCall[];
 }
 
 /** Properties of {@link Microservice}. */
@@ -136,6 +237,17 @@ export interface MicroserviceProps {
   readonly timeToLiveAttribute?: string;
   /** The routes; each gets its own function. */
   readonly routes: RouteProps[];
+  /**
+   * Names of the events the service publishes through its transactional outbox (e.g. `OrderPlaced`).
+   * Turns on the table stream, outbox TTL and a {@link TransactionalOutbox}.
+   * @default - publishes nothing
+   */
+  readonly publishes?: string[];
+  /**
+   * Asynchronous consumers, each an {@link EventSubscription}.
+   * @default - none
+   */
+  readonly subscriptions?: SubscriptionDefinition[];
   /**
    * Whether the table, key and logs outlive the stack (RETAIN also turns on deletion protection).
    * @default DataProtection.RETAIN
@@ -214,9 +326,18 @@ export class Microservice extends Construct {
   public readonly functions: Record<string, ServiceFunction> = {};
   /** Registry entries written by the service. */
   public readonly registry: RegistryEntries;
+  /** The outbox publisher (present when the service publishes events). */
+  public readonly outbox?: TransactionalOutbox;
+  /** Asynchronous consumers by id. */
+  public readonly subscriptions: Record<string, EventSubscription> = {};
+  /** EventBridge source of the service's events: `{app}.{service}`. */
+  public readonly eventSource: string;
+
+  private readonly props: MicroserviceProps;
 
   constructor(scope: Construct, id: string, props: MicroserviceProps) {
     super(scope, id);
+    this.props = props;
     ServiceRegistry.validateServiceName('Microservice', props.serviceName);
     const routes = validateRoutes(props);
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
@@ -235,15 +356,31 @@ export class Microservice extends Construct {
         enableKeyRotation: true,
         removalPolicy,
       });
+    const publishes = props.publishes ?? [];
+    publishes.forEach((name) => EventType.of(props.serviceName, name));
+    if (
+      publishes.length > 0 &&
+      props.timeToLiveAttribute &&
+      props.timeToLiveAttribute !== OutboxAttribute.EXPIRES_AT
+    ) {
+      fail(
+        'Microservice',
+        'timeToLiveAttribute',
+        props.timeToLiveAttribute,
+        `publishing services expire outbox items with "${OutboxAttribute.EXPIRES_AT}"`,
+      );
+    }
+    this.eventSource = EventType.sourceOf(platform.appName, props.serviceName);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: props.partitionKey,
       sortKey: props.sortKey,
+      stream: publishes.length > 0 ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.encryptionKey,
       deletionProtection: dataProtection === DataProtection.RETAIN,
-      timeToLiveAttribute: props.timeToLiveAttribute,
+      timeToLiveAttribute: publishes.length > 0 ? OutboxAttribute.EXPIRES_AT : props.timeToLiveAttribute,
       removalPolicy,
     });
     for (const index of props.globalSecondaryIndexes ?? []) this.table.addGlobalSecondaryIndex(index);
@@ -292,7 +429,7 @@ export class Microservice extends Construct {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    if (routes.some((r) => !r.access.isPublic)) {
+    if (routes.some((r) => !r.access.isPublic && !r.access.isIam)) {
       this.authorizer = new apigateway.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
         cognitoUserPools: [platform.userPool],
         identitySource: apigateway.IdentitySource.header('Authorization'),
@@ -319,12 +456,12 @@ export class Microservice extends Construct {
         dataProtection,
         environment: {
           ...(route.environment ?? {}),
-          APP_NAME: platform.appName,
-          ENV_NAME: platform.envName,
-          TABLE_NAME: this.table.tableName,
+          ...this.callEnvironment(route.calls ?? []),
+          ...this.serviceEnvironment(props),
         },
       });
       this.functions[route.id] = fn;
+      this.grantCalls(fn, route.calls ?? []);
       grantTableAccess(
         this.table,
         fn,
@@ -340,9 +477,12 @@ export class Microservice extends Construct {
         {
           operationName: route.id,
           requestValidator: validator,
-          requestParameters: Object.fromEntries(
-            pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true]),
-          ),
+          requestParameters: Object.fromEntries([
+            ...pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true] as const),
+            ...(route.requiredQueryParameters ?? []).map(
+              (q) => [`method.request.querystring.${q}`, true] as const,
+            ),
+          ]),
           requestModels: route.requestSchema
             ? {
                 'application/json': this.api.addModel(`${modelName(route.id)}Model`, {
@@ -372,6 +512,65 @@ export class Microservice extends Construct {
       }
     }
 
+    // --- Events ------------------------------------------------------------------------------------
+    if (publishes.length > 0) {
+      this.outbox = new TransactionalOutbox(this, 'Outbox', {
+        table: this.table,
+        eventBus: platform.eventBus,
+        source: this.eventSource,
+        eventTypes: publishes,
+        encryptionKey: this.encryptionKey,
+        alarmTopic: platform.alarmTopic,
+        dataProtection,
+        logRetention,
+      });
+    }
+    const subscriptionIds = new Set<string>();
+    for (const subscription of props.subscriptions ?? []) {
+      requireMatch(
+        'Microservice',
+        'subscriptions[].id',
+        subscription.id,
+        ROUTE_ID,
+        'use a lowercase letter then lowercase letters, digits or hyphens',
+      );
+      if (subscriptionIds.has(subscription.id) || this.functions[subscription.id]) {
+        fail(
+          'Microservice',
+          'subscriptions[].id',
+          subscription.id,
+          'is used by another route or subscription',
+        );
+      }
+      subscriptionIds.add(subscription.id);
+      const consumer = new EventSubscription(this, subscription.id, {
+        serviceName: props.serviceName,
+        appName: platform.appName,
+        metricsNamespace: platform.metricsNamespace,
+        eventBus: platform.eventBus,
+        events: subscription.events,
+        entry: subscription.entry,
+        encryptionKey: this.encryptionKey,
+        timeout: subscription.timeout,
+        memorySize: subscription.memorySize,
+        batchSize: subscription.batchSize,
+        maxConcurrency: subscription.maxConcurrency,
+        maxReceiveCount: subscription.maxReceiveCount,
+        alarmTopic: platform.alarmTopic,
+        environment: this.serviceEnvironment(props),
+        logLevel: props.logLevel,
+        logRetention,
+        dataProtection,
+      });
+      grantTableAccess(
+        this.table,
+        consumer.consumer,
+        subscription.tableAccess ?? AccessMode.READ_WRITE,
+        (props.globalSecondaryIndexes ?? []).length > 0,
+      );
+      this.subscriptions[subscription.id] = consumer;
+    }
+
     // --- Registry ----------------------------------------------------------------------------------
     this.registry = new RegistryEntries(this, 'Registry', {
       appName: platform.appName,
@@ -392,6 +591,61 @@ export class Microservice extends Construct {
         ]),
       ),
     });
+  }
+
+  /** Environment every function of the service gets: where its table is and how its events are published. */
+  private serviceEnvironment(props: MicroserviceProps): Record<string, string> {
+    return {
+      APP_NAME: props.platform.appName,
+      ENV_NAME: props.platform.envName,
+      TABLE_NAME: this.table.tableName,
+      TABLE_PARTITION_KEY: props.partitionKey.name,
+      ...(props.sortKey ? { TABLE_SORT_KEY: props.sortKey.name } : {}),
+      EVENT_SOURCE: this.eventSource,
+    };
+  }
+
+  /** `{SERVICE}_API_URL` for every called service, read from the registry at deploy time. */
+  private callEnvironment(calls: ServiceCall[]): Record<string, string> {
+    const { platform } = this.props;
+    return Object.fromEntries(
+      calls.map((call) => [
+        call.urlVariable,
+        ServiceRegistry.lookup(
+          this,
+          platform.appName,
+          platform.envName,
+          call.service,
+          ServiceRegistryKey.API_URL,
+        ),
+      ]),
+    );
+  }
+
+  /** `execute-api:Invoke` on exactly the called routes of the other services' APIs. */
+  private grantCalls(fn: ServiceFunction, calls: ServiceCall[]): void {
+    const { platform } = this.props;
+    for (const call of calls) {
+      const apiId = ServiceRegistry.lookup(
+        this,
+        platform.appName,
+        platform.envName,
+        call.service,
+        ServiceRegistryKey.API_ID,
+      );
+      const invokeArn = Stack.of(this).formatArn({
+        service: 'execute-api',
+        resource: apiId,
+        resourceName: `*/${call.method}${call.path}`,
+      });
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [invokeArn] }),
+      );
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResourceName(this, invokeArn)}]`,
+        reason: `May invoke only ${call.method} ${call.path} of the ${call.service} API (found in the registry), on any stage; a trailing * stands for the path parameter.`,
+      });
+    }
   }
 
   /** The API's invoke URL (stage included, trailing slash). */
@@ -511,7 +765,7 @@ function grantTableAccess(
   }
   if (hasIndexes) {
     Validations.of(fn.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::<TableCD117FA1.Arn>/index/*]',
+      id: `AwsSolutions-IAM5[Resource::${nagResourceName(table, table.tableArn)}/index/*]`,
       reason:
         "Query access to the service table's own global secondary indexes (table-arn/index/*), granted by table.grant*Data.",
     });

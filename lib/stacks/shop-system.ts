@@ -5,6 +5,8 @@ import type { EnvironmentConfig } from '../config/environments';
 import { PlatformStack } from './platform-stack';
 import type { ServiceDefinition } from './service-stack';
 import { ServiceStack } from './service-stack';
+import { INVENTORY_SCOPES, inventoryService } from './services/inventory';
+import { ORDERS_SCOPES, ordersService } from './services/orders';
 import { USERS_SCOPES, usersService } from './services/users';
 
 /** The stacks of one environment of the reference system. */
@@ -26,19 +28,23 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     stackName: `${prefix}-Platform`,
     description: `${config.appName} ${config.envName}: shared platform (identity, events, registry, WAF, alarms)`,
     config,
-    scopes: [...USERS_SCOPES],
-    defaultScopes: ['users.read', 'users.write'],
+    scopes: [...USERS_SCOPES, ...ORDERS_SCOPES, ...INVENTORY_SCOPES],
+    defaultScopes: ['users.read', 'users.write', 'orders.read', 'orders.write', 'inventory.read'],
     groups: [
       {
         name: 'admins',
-        description: 'Operators: may read and change any profile',
-        scopes: ['users.read', 'users.write'],
+        description: 'Operators: may read and change any profile or order, and set stock levels',
+        scopes: ['inventory.admin'],
       },
       { name: 'customers', description: 'Shoppers' },
     ],
   });
 
-  const definitions: ServiceDefinition[] = [usersService(config)];
+  const definitions: ServiceDefinition[] = [
+    usersService(config),
+    ordersService(config),
+    inventoryService(config),
+  ];
   const services: Record<string, ServiceStack> = {};
   for (const service of definitions) {
     const name = service.serviceName.charAt(0).toUpperCase() + service.serviceName.slice(1);
@@ -52,6 +58,13 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     });
     // Deployment order only: the service reads the platform's registry entries, it imports no exports.
     stack.addStackDependency(platform, 'reads the platform registry entries at deploy time');
+    // A service that calls another reads the callee's registry entries, so the callee deploys first.
+    const callees = new Set(service.routes.flatMap((r) => (r.calls ?? []).map((c) => c.service)));
+    for (const callee of callees) {
+      const target = services[callee];
+      if (!target) throw new Error(`${service.serviceName} calls ${callee}, which must be defined before it`);
+      stack.addStackDependency(target, `reads the ${callee} registry entries at deploy time`);
+    }
     services[service.serviceName] = stack;
   }
   return { platform, services };

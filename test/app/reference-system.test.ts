@@ -16,10 +16,9 @@ describe('reference system, env=dev (bundled as deployed)', () => {
   afterAll(() => fs.rmSync(dev.outdir, { recursive: true, force: true }));
 
   it('synthesizes the platform stack and one stack per service', () => {
-    expect(dev.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
-      'Shop-dev-Platform',
-      'Shop-dev-Users',
-    ]);
+    expect(dev.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
+      ['Inventory', 'Orders', 'Platform', 'Users'].map((name) => `Shop-dev-${name}`),
+    );
   });
 
   it('passes the cdk-nag AwsSolutions and Serverless packs with no unacknowledged finding', () => {
@@ -68,7 +67,8 @@ describe('reference system, env=dev (bundled as deployed)', () => {
       .filter((name) => name.startsWith('asset.'))
       .map((name) => path.join(dev.outdir, name))
       .filter((dir) => fs.statSync(dir).isDirectory());
-    expect(assetDirs).toHaveLength(5);
+    // 1 platform trigger + 5 users routes + 4 orders routes + 1 orders consumer + 2 inventory routes + 2 consumers
+    expect(assetDirs).toHaveLength(15);
     for (const dir of assetDirs) {
       expect(fs.readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
       const code = fs.readFileSync(path.join(dir, 'index.mjs'), 'utf8');
@@ -124,10 +124,9 @@ describe('reference system, env=dev (bundled as deployed)', () => {
 describe.each(['prod', 'local'])('reference system, env=%s', (envName) => {
   it('synthesizes with clean cdk-nag packs and cfn-lint', () => {
     const result = synthReferenceSystem(envName, { bundle: false });
-    expect(result.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
-      `Shop-${envName}-Platform`,
-      `Shop-${envName}-Users`,
-    ]);
+    expect(result.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
+      ['Inventory', 'Orders', 'Platform', 'Users'].map((name) => `Shop-${envName}-${name}`),
+    );
     const templates = result.assembly.stacks.map((s) => s.templateFullPath);
     const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates], {
       cwd: ROOT,

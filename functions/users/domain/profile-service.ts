@@ -41,6 +41,11 @@ export class ProfileService {
     return profile;
   }
 
+  /** Whether a profile exists (for trusted internal callers; no ownership check). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.store.get(id)) !== undefined;
+  }
+
   async update(actor: Actor, id: string, input: UpdateProfileInput): Promise<Profile> {
     const profileId = resolveId(actor, id);
     assertMayAccess(actor, profileId);

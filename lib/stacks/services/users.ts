@@ -59,6 +59,13 @@ export function usersService(config: EnvironmentConfig): ServiceDefinition {
         tableAccess: AccessMode.READ_WRITE,
         requestSchema: RequestSchema.fromZod(UpdateProfileInput),
       },
+      {
+        method: HttpMethod.GET,
+        path: '/customers/{id}',
+        entry: path.join(handlers, 'get-customer.ts'),
+        access: RouteAccess.IAM,
+        tableAccess: AccessMode.READ,
+      },
     ],
   };
 }

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * The event contracts of the system: one zod schema per event type, shared by the producer (which
+ * validates before writing to its outbox) and every consumer (which parses with the same schema).
+ * A breaking change is a new version; the catalogue (docs/events.md) is generated from this file.
+ */
+export interface EventContract<TSchema extends z.ZodType = z.ZodType> {
+  /** Event name, also the EventBridge detail-type. */
+  readonly type: string;
+  /** Schema version; consumers accept only versions they know. */
+  readonly version: number;
+  /** The only service that publishes it. */
+  readonly producer: string;
+  /** What happened, in the domain's words. */
+  readonly description: string;
+  /** The shape of `data`. */
+  readonly schema: TSchema;
+}
+
+/** The data type of a contract. */
+export type DataOf<C extends EventContract> = z.infer<C['schema']>;
+
+function contract<TSchema extends z.ZodType>(definition: EventContract<TSchema>): EventContract<TSchema> {
+  return definition;
+}
+
+const orderId = z.uuid();
+const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123');
+const orderLine = z.object({ sku, quantity: z.number().int().min(1).max(1000) });
+
+export const OrderPlaced = contract({
+  type: 'OrderPlaced',
+  version: 1,
+  producer: 'orders',
+  description: 'A customer placed an order; it waits for stock to be reserved.',
+  schema: z.object({ orderId, customerId: z.string().min(1), lines: z.array(orderLine).min(1).max(50) }),
+});
+
+export const OrderConfirmed = contract({
+  type: 'OrderConfirmed',
+  version: 1,
+  producer: 'orders',
+  description: 'Stock was reserved for every line; the order is confirmed.',
+  schema: z.object({ orderId, customerId: z.string().min(1) }),
+});
+
+export const OrderRejected = contract({
+  type: 'OrderRejected',
+  version: 1,
+  producer: 'orders',
+  description: 'The order cannot be fulfilled (e.g. out of stock); any reservation must be released.',
+  schema: z.object({ orderId, customerId: z.string().min(1), reason: z.string().min(1) }),
+});
+
+export const OrderCancelled = contract({
+  type: 'OrderCancelled',
+  version: 1,
+  producer: 'orders',
+  description: 'The customer cancelled the order; its reservation must be released.',
+  schema: z.object({ orderId, customerId: z.string().min(1) }),
+});
+
+export const StockReserved = contract({
+  type: 'StockReserved',
+  version: 1,
+  producer: 'inventory',
+  description: 'Every line of an order was reserved.',
+  schema: z.object({ orderId, lines: z.array(orderLine).min(1) }),
+});
+
+export const StockRejected = contract({
+  type: 'StockRejected',
+  version: 1,
+  producer: 'inventory',
+  description: 'At least one line could not be reserved; nothing was reserved.',
+  schema: z.object({ orderId, reason: z.string().min(1), unavailableSkus: z.array(sku) }),
+});
+
+export const StockReleased = contract({
+  type: 'StockReleased',
+  version: 1,
+  producer: 'inventory',
+  description: "An order's reservation was released (compensation).",
+  schema: z.object({ orderId, lines: z.array(orderLine).min(1) }),
+});
+
+/** Every contract, for the catalogue and the contract tests. */
+export const EVENT_CONTRACTS: readonly EventContract[] = [
+  OrderPlaced,
+  OrderConfirmed,
+  OrderRejected,
+  OrderCancelled,
+  StockReserved,
+  StockRejected,
+  StockReleased,
+];
+
+/** The JSON Schema (draft 2020-12) of a contract's `data`. */
+export function jsonSchemaOf(c: EventContract): Record<string, unknown> {
+  return z.toJSONSchema(c.schema, { io: 'input' }) as Record<string, unknown>;
+}

@@ -1,0 +1,8 @@
+import { httpRoute } from '../../shared/http';
+import { orders } from './dependencies';
+
+/** GET /orders/{id} — one of the caller's orders (any order for admins). */
+export const handler = httpRoute({}, async ({ pathParameters, principal }) => ({
+  statusCode: 200,
+  body: await orders.get(principal!, pathParameters.id),
+}));

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The envelope every domain event travels in, from the producer's outbox to every consumer.
+ * `source` is `{app}.{service}`, `type` the event name (also the EventBridge detail-type).
+ */
+export interface EventEnvelope<TData = unknown> {
+  readonly id: string;
+  readonly type: string;
+  readonly version: number;
+  readonly source: string;
+  readonly occurredAt: string;
+  readonly correlationId: string;
+  readonly data: TData;
+}
+
+/** `data` may arrive as the JSON text the outbox stored (the pipe's input template quotes it). */
+const jsonData = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  },
+  z.record(z.string(), z.unknown()),
+);
+
+/** Validates an envelope as it arrives on the bus (version may be a string there). */
+export const EnvelopeSchema = z.object({
+  id: z.string().min(1),
+  type: z.string().regex(/^[A-Z][A-Za-z0-9]+$/),
+  version: z.coerce.number().int().min(1),
+  source: z.string().min(1),
+  occurredAt: z.iso.datetime({ offset: true }),
+  correlationId: z.string().min(1),
+  data: jsonData,
+});
+
+/** Builds a new envelope for an event about to be written to the outbox. */
+export function newEnvelope<TData>(args: {
+  type: string;
+  version: number;
+  source: string;
+  correlationId: string;
+  data: TData;
+  now?: Date;
+  id?: string;
+}): EventEnvelope<TData> {
+  return {
+    id: args.id ?? randomUUID(),
+    type: args.type,
+    version: args.version,
+    source: args.source,
+    occurredAt: (args.now ?? new Date()).toISOString(),
+    correlationId: args.correlationId,
+    data: args.data,
+  };
+}

@@ -1,0 +1,395 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { Hash as NodeHash, Hmac } from 'node:crypto';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider, QueryParameterBag, SourceData } from '@smithy/types';
+import { logger } from '../powertools';
+import { CircuitBreaker } from './circuit-breaker';
+import { withRetry } from './retry';
+import type { RetryOptions } from './retry';
+
+/**
+ * A failure of the dependency itself: a network error, a timeout, HTTP 429 or a 5xx answer. These are
+ * what the client retries and what counts towards opening its circuit breaker.
+ */
+export class DependencyError extends Error {
+  /** Name of the dependency (the client's `name`). */
+  public readonly dependency: string;
+  /** HTTP status of the answer, when there was one. */
+  public readonly status?: number;
+  /** Whether another attempt may succeed. */
+  public readonly retryable: boolean;
+
+  constructor(
+    dependency: string,
+    message: string,
+    options: { readonly status?: number; readonly retryable: boolean; readonly cause?: unknown },
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.dependency = dependency;
+    this.status = options.status;
+    this.retryable = options.retryable;
+  }
+}
+
+/** HTTP methods a {@link ServiceClient} sends. */
+export enum HttpMethod {
+  GET = 'GET',
+  HEAD = 'HEAD',
+  POST = 'POST',
+  PUT = 'PUT',
+  PATCH = 'PATCH',
+  DELETE = 'DELETE',
+}
+
+/** Options of a {@link ServiceClient}. */
+export interface ServiceClientOptions {
+  /** Name of the dependency, used in errors, logs and the default breaker (e.g. `users`). */
+  readonly name: string;
+  /**
+   * Base URL of the API, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`; a trailing slash may
+   * or may not be present. No query string or fragment.
+   */
+  readonly baseUrl: string;
+  /** Region the API is in, for the SigV4 credential scope (e.g. `eu-west-1`). */
+  readonly region: string;
+  /**
+   * Timeout of each attempt (connect, headers and body), in milliseconds.
+   * @default 2000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Retry policy of each call. Only {@link DependencyError}s are retried, and for POST and PATCH only a
+   * 429 (which says the request was not processed); an `isRetryable` given here can narrow that further.
+   * @default - withRetry's defaults: 3 attempts, 100 ms base delay, 1000 ms cap, full jitter
+   */
+  readonly retry?: RetryOptions;
+  /**
+   * Circuit breaker around each call (all its retries count as one call). Share one breaker per
+   * dependency per Lambda execution environment.
+   * @default - a breaker named after the client, with the breaker's defaults, logging its transitions
+   */
+  readonly breaker?: CircuitBreaker;
+  /**
+   * Credentials the requests are signed with.
+   * @default - `fromEnv()`: the Lambda function's role, from its environment
+   */
+  readonly credentials?: AwsCredentialIdentityProvider;
+  /**
+   * The fetch implementation; inject one in tests.
+   * @default - the global `fetch`
+   */
+  readonly fetch?: typeof fetch;
+  /**
+   * SigV4 signing name of the service.
+   * @default 'execute-api'
+   */
+  readonly signingService?: string;
+}
+
+/** An answer of the dependency that is not a failure of it (2xx, 3xx and 4xx other than 429). */
+export interface ServiceResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** The parsed JSON body, `undefined` for an empty body, or the text when it is not JSON. */
+  readonly body: unknown;
+  /** Response headers, names in lower case. */
+  readonly headers: Record<string, string>;
+}
+
+/** Per-call options of {@link ServiceClient.request}. */
+export interface ServiceRequestOptions {
+  /** Extra request headers (e.g. the correlation id); they are signed too. */
+  readonly headers?: Record<string, string>;
+  /** A JSON-serialisable body, sent as `application/json`. */
+  readonly body?: unknown;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+const DEFAULT_SIGNING_SERVICE = 'execute-api';
+/** Methods that may be sent again after an ambiguous failure (timeout, 5xx) without duplicating effects. */
+const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
+  HttpMethod.GET,
+  HttpMethod.HEAD,
+  HttpMethod.PUT,
+  HttpMethod.DELETE,
+]);
+
+/**
+ * HTTP client for synchronous calls to another service's IAM-authorised API Gateway REST API: every
+ * attempt is SigV4-signed afresh and bounded by a timeout, failures of the dependency (network errors,
+ * timeouts, 429, 5xx) are retried with jittered backoff, and the whole retried call runs inside a circuit
+ * breaker, so a call that fails after all its retries counts as one breaker failure and an open breaker
+ * rejects calls with `CircuitOpenError` without sending anything.
+ *
+ * Create it once at module scope so that its breaker lives as long as the execution environment.
+ *
+ * @example
+ * const users = new ServiceClient({ name: 'users', baseUrl: requiredEnv('USERS_API_URL'), region: 'eu-west-1' });
+ * const { status, body } = await users.get(`profiles/${encodeURIComponent(id)}`);
+ */
+export class ServiceClient {
+  /** Name of the dependency. */
+  public readonly name: string;
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryOptions;
+  private readonly circuitBreaker: CircuitBreaker;
+  private readonly signer: SignatureV4;
+  private readonly send: typeof fetch;
+
+  /** @throws Error naming the option when an option is invalid. */
+  constructor(options: ServiceClientOptions) {
+    if (typeof options.name !== 'string' || options.name.trim() === '') {
+      throw new Error(`ServiceClient name must be a non-empty string, got ${JSON.stringify(options.name)}`);
+    }
+    if (typeof options.region !== 'string' || options.region.trim() === '') {
+      throw new Error(
+        `ServiceClient region must be a non-empty string, got ${JSON.stringify(options.region)}`,
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new Error(`ServiceClient timeoutMs must be a finite number > 0, got ${timeoutMs}`);
+    }
+    this.name = options.name;
+    this.base = parseBaseUrl(options.baseUrl);
+    this.timeoutMs = timeoutMs;
+    this.retry = options.retry ?? {};
+    this.circuitBreaker =
+      options.breaker ??
+      new CircuitBreaker({
+        name: options.name,
+        onStateChange: (from, to) =>
+          logger.warn('Circuit breaker changed state', { dependency: options.name, from, to }),
+      });
+    this.signer = new SignatureV4({
+      service: options.signingService ?? DEFAULT_SIGNING_SERVICE,
+      region: options.region,
+      credentials: options.credentials ?? fromEnv(),
+      sha256: Sha256,
+    });
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    this.send = (input, init) => fetchImpl(input, init);
+  }
+
+  /** The circuit breaker the calls run in. */
+  get breaker(): CircuitBreaker {
+    return this.circuitBreaker;
+  }
+
+  /**
+   * Sends a signed GET.
+   *
+   * @param path - path relative to `baseUrl`, with segments already URI-encoded, optionally with a query
+   *   string (e.g. `profiles/${encodeURIComponent(id)}?fields=email`)
+   * @returns the answer for 2xx, 3xx and 4xx other than 429 (a 404 is an answer, not an error)
+   * @throws {@link DependencyError} when the dependency failed on every attempt; `CircuitOpenError`
+   *   when the breaker is open
+   */
+  async get(
+    path: string,
+    options: { readonly headers?: Record<string, string> } = {},
+  ): Promise<ServiceResponse> {
+    return this.request(HttpMethod.GET, path, options);
+  }
+
+  /**
+   * Sends a signed request with retries, inside the circuit breaker. See {@link ServiceClient.get}.
+   *
+   * @throws {@link DependencyError} when the dependency failed on every attempt; `CircuitOpenError`
+   *   when the breaker is open; an Error when `path` leaves the base URL's path
+   */
+  async request(
+    method: HttpMethod,
+    path: string,
+    options: ServiceRequestOptions = {},
+  ): Promise<ServiceResponse> {
+    const url = this.urlFor(path);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+
+    const callerRetryable = this.retry.isRetryable ?? (() => true);
+    const retry: RetryOptions = {
+      ...this.retry,
+      isRetryable: (error) =>
+        error instanceof DependencyError &&
+        error.retryable &&
+        (IDEMPOTENT_METHODS.has(method) || error.status === 429) &&
+        callerRetryable(error),
+      onRetry: (attempt, delayMs, error) => {
+        logger.warn('Retrying a failed call', {
+          dependency: this.name,
+          method,
+          path: url.pathname,
+          attempt,
+          delayMs: Math.round(delayMs),
+          error: error instanceof Error ? error.message : String(error),
+        });
+        this.retry.onRetry?.(attempt, delayMs, error);
+      },
+    };
+    return this.circuitBreaker.execute(
+      () => withRetry(() => this.attempt(method, url, headers, body), retry),
+      (error) => error instanceof DependencyError,
+    );
+  }
+
+  /** One signed attempt, bounded by the timeout. */
+  private async attempt(
+    method: HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<ServiceResponse> {
+    const query = queryBag(url.searchParams);
+    // Errors from here (e.g. missing credentials) are not failures of the dependency: not retried, not counted.
+    const signed = await this.signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port === '' ? undefined : Number(url.port),
+      path: url.pathname,
+      query,
+      headers: { ...headers, host: url.host },
+      body,
+    });
+    // fetch sets the host header itself, from the same URL that was signed.
+    const sendHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(signed.headers))
+      if (name !== 'host') sendHeaders[name] = value;
+    // Send the query exactly as it was signed (RFC 3986 encoded), so the server's canonical form matches.
+    const target = `${url.origin}${url.pathname}${queryString(query)}`;
+
+    let status: number;
+    let text: string;
+    const responseHeaders: Record<string, string> = {};
+    try {
+      const response = await this.send(target, {
+        method,
+        headers: sendHeaders,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      status = response.status;
+      response.headers.forEach((value, name) => (responseHeaders[name.toLowerCase()] = value));
+      text = await response.text();
+    } catch (error) {
+      throw new DependencyError(
+        this.name,
+        `${this.name}: ${method} ${url.pathname} ${failureOf(error, this.timeoutMs)}`,
+        {
+          retryable: true,
+          cause: error,
+        },
+      );
+    }
+    if (status === 429 || status >= 500) {
+      throw new DependencyError(this.name, `${this.name}: ${method} ${url.pathname} answered ${status}`, {
+        status,
+        retryable: true,
+      });
+    }
+    return { status, body: parseBody(text), headers: responseHeaders };
+  }
+
+  /** Joins the base URL and `path` with exactly one slash, refusing paths that leave the base path. */
+  private urlFor(path: string): URL {
+    const basePath = this.base.pathname.replace(/\/+$/, '');
+    const url = new URL(`${this.base.origin}${basePath}/${path.replace(/^\/+/, '')}`);
+    if (url.origin !== this.base.origin || !`${url.pathname}/`.startsWith(`${basePath}/`)) {
+      throw new Error(`ServiceClient ${this.name}: path ${JSON.stringify(path)} leaves ${this.base.href}`);
+    }
+    return url;
+  }
+}
+
+function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new Error(`ServiceClient baseUrl must be an absolute http(s) URL, got ${JSON.stringify(baseUrl)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(`ServiceClient baseUrl must be an absolute http(s) URL, got ${JSON.stringify(baseUrl)}`);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new Error(
+      `ServiceClient baseUrl must not have a query, fragment or credentials, got ${JSON.stringify(baseUrl)}`,
+    );
+  }
+  return url;
+}
+
+function queryBag(params: URLSearchParams): QueryParameterBag {
+  const bag: QueryParameterBag = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    bag[key] = values.length === 1 ? values[0] : values;
+  }
+  return bag;
+}
+
+function queryString(bag: QueryParameterBag): string {
+  const pairs: string[] = [];
+  for (const key of Object.keys(bag).sort()) {
+    const value = bag[key];
+    const values = value === null ? [''] : Array.isArray(value) ? [...value].sort() : [value];
+    for (const v of values) pairs.push(`${rfc3986(key)}=${rfc3986(v)}`);
+  }
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
+}
+
+/** URI encoding as SigV4 canonicalises it: encodeURIComponent plus `!'()*`. */
+function rfc3986(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Describes a fetch failure; by name and shape, since fetch's errors may come from another realm. */
+function failureOf(error: unknown, timeoutMs: number): string {
+  const { name, message, cause } = (error ?? {}) as { name?: unknown; message?: unknown; cause?: unknown };
+  if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return `failed: ${typeof message === 'string' ? message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`;
+}
+
+/** SHA-256 (or HMAC-SHA-256 when given a secret) on node:crypto, in the shape SignatureV4 expects. */
+class Sha256 {
+  private readonly hash: NodeHash | Hmac;
+
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+  }
+
+  update(data: SourceData, encoding?: 'utf8' | 'ascii' | 'latin1'): void {
+    if (typeof data === 'string') this.hash.update(data, encoding ?? 'utf8');
+    else this.hash.update(toBytes(data));
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+function toBytes(data: SourceData): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}

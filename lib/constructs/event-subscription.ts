@@ -1,0 +1,253 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { DataProtection } from './data-protection';
+import type { EventType } from './event-type';
+import type { LogLevel } from './service-function';
+import { InvocationMode, ServiceFunction } from './service-function';
+import { fail, requireIntegerInRange } from './validation';
+
+/** The SQS visibility timeout must be at least this multiple of the consumer's timeout (AWS guidance). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** Properties of {@link EventSubscription}. */
+export interface EventSubscriptionProps {
+  /** The consuming service (Powertools service name). */
+  readonly serviceName: string;
+  /** Application name: event sources are `{app}.{producer}`. */
+  readonly appName: string;
+  /** CloudWatch metrics namespace of the consumer. */
+  readonly metricsNamespace: string;
+  /** The bus the events arrive on. */
+  readonly eventBus: events.IEventBus;
+  /** The event types delivered to this consumer. */
+  readonly events: EventType[];
+  /** Handler file of the consumer function. */
+  readonly entry: string;
+  /**
+   * Key encrypting the queue and its dead-letter queue. EventBridge is allowed to use it when the key
+   * belongs to this app (an imported key's policy cannot be changed here).
+   */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * Consumer function timeout.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Consumer memory in MB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Messages per invocation.
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * How long to gather a batch.
+   * @default - no batching window
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Maximum concurrent invocations from this queue (2-1000): the consumer's bulkhead.
+   * @default 5
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Receives before a message moves to the dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Queue visibility timeout; at least 6 × the consumer timeout.
+   * @default - 6 × the consumer timeout
+   */
+  readonly visibilityTimeout?: Duration;
+  /**
+   * Age of the oldest queued message that raises the queue-age alarm.
+   * @default Duration.minutes(5)
+   */
+  readonly maxMessageAge?: Duration;
+  /**
+   * Topic notified by the alarms.
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Extra environment variables of the consumer.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Log level of the consumer.
+   * @default LogLevel.INFO
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Log retention of the consumer.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether logs outlive the stack.
+   * @default DataProtection.RETAIN
+   */
+  readonly dataProtection?: DataProtection;
+}
+
+/**
+ * A buffered, bulkheaded asynchronous consumer: an EventBridge rule for the given event types → an
+ * encrypted, TLS-only SQS queue with a dead-letter queue → a {@link ServiceFunction} reading batches with
+ * partial batch failure reporting and a maximum concurrency. Alarms watch the dead-letter queue and the age
+ * of the oldest message.
+ */
+export class EventSubscription extends Construct {
+  public readonly rule: events.Rule;
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly consumer: ServiceFunction;
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly queueAgeAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: EventSubscriptionProps) {
+    super(scope, id);
+    if (props.events.length === 0)
+      fail('EventSubscription', 'events', [], 'subscribe to at least one event type');
+    const timeout = props.timeout ?? Duration.seconds(30);
+    const minimumVisibility = timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR;
+    const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(minimumVisibility);
+    if (visibilityTimeout.toSeconds() < minimumVisibility) {
+      fail(
+        'EventSubscription',
+        'visibilityTimeout',
+        `${visibilityTimeout.toSeconds()}s`,
+        `must be at least ${VISIBILITY_TIMEOUT_FACTOR} × the consumer timeout (${minimumVisibility}s)`,
+      );
+    }
+    if (visibilityTimeout.toSeconds() > 43200) {
+      fail(
+        'EventSubscription',
+        'visibilityTimeout',
+        `${visibilityTimeout.toSeconds()}s`,
+        'SQS allows at most 12 hours; shorten the timeout',
+      );
+    }
+    const batchSize = props.batchSize ?? 10;
+    requireIntegerInRange('EventSubscription', 'batchSize', batchSize, 1, 10000);
+    if (batchSize > 10 && !props.maxBatchingWindow) {
+      fail('EventSubscription', 'batchSize', batchSize, 'batches above 10 need a maxBatchingWindow');
+    }
+    requireIntegerInRange('EventSubscription', 'maxConcurrency', props.maxConcurrency, 2, 1000);
+    requireIntegerInRange('EventSubscription', 'maxReceiveCount', props.maxReceiveCount, 1, 1000);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue: messages that failed maxReceiveCount times are kept here 14 days and alarmed on.',
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      visibilityTimeout,
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+    // EventBridge encrypts what it delivers with the queues' key.
+    if (props.encryptionKey instanceof kms.Key) {
+      props.encryptionKey.grant(
+        new iam.ServicePrincipal('events.amazonaws.com'),
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+      );
+    }
+
+    this.rule = new events.Rule(this, 'Rule', {
+      eventBus: props.eventBus,
+      description: `${props.serviceName} ${id}: ${props.events.map(String).join(', ')}`,
+      eventPattern: {
+        source: [...new Set(props.events.map((e) => e.sourceIn(props.appName)))],
+        detailType: [...new Set(props.events.map((e) => e.name))],
+      },
+    });
+    this.rule.addTarget(
+      new targets.SqsQueue(this.queue, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
+
+    this.consumer = new ServiceFunction(this, 'Consumer', {
+      entry: props.entry,
+      serviceName: props.serviceName,
+      metricsNamespace: props.metricsNamespace,
+      description: `${props.serviceName}: consumes ${props.events.map((e) => e.name).join(', ')}`,
+      timeout,
+      memorySize: props.memorySize,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      dataProtection: props.dataProtection,
+      environment: props.environment,
+      invocationMode: InvocationMode.QUEUE_POLLER,
+    });
+    this.consumer.liveAlias.addEventSource(
+      new lambdaEventSources.SqsEventSource(this.queue, {
+        batchSize,
+        maxBatchingWindow: props.maxBatchingWindow,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? 5,
+      }),
+    );
+
+    Validations.of(this.consumer.liveAlias).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "SQS event source mappings take no on-failure destination: failed messages return to the queue and, after maxReceiveCount, move to the queue's dead-letter queue.",
+    });
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `${props.serviceName} ${id}: messages failed ${props.maxReceiveCount ?? 5} times and wait in the dead-letter queue`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const maxAge = props.maxMessageAge ?? Duration.minutes(5);
+    this.queueAgeAlarm = new cloudwatch.Alarm(this, 'QueueAgeAlarm', {
+      alarmDescription: `${props.serviceName} ${id}: the oldest message is older than ${maxAge.toHumanString()}`,
+      metric: this.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: maxAge.toSeconds(),
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      for (const alarm of [this.deadLetterAlarm, this.queueAgeAlarm])
+        alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import {
+  OrderCancelled,
+  OrderConfirmed,
+  OrderPlaced,
+  OrderRejected,
+  StockRejected,
+  StockReserved,
+} from '../../../functions/contracts/events';
+import { BY_CUSTOMER_INDEX } from '../../../functions/orders/adapters/dynamodb-order-repository';
+import { PlaceOrderInput } from '../../../functions/orders/domain/order';
+import type { EnvironmentConfig } from '../../config/environments';
+import { DataProtection } from '../../constructs/data-protection';
+import { EventType } from '../../constructs/event-type';
+import { AccessMode, HttpMethod, RouteAccess, ServiceCall } from '../../constructs/microservice';
+import { RequestSchema } from '../../constructs/request-schema';
+import { LogLevel } from '../../constructs/service-function';
+import type { ServiceDefinition } from '../service-stack';
+
+const functions = path.join(__dirname, '..', '..', '..', 'functions', 'orders', 'handlers');
+
+/** Scopes the orders service's routes require. */
+export const ORDERS_SCOPES = [
+  { name: 'orders.read', description: 'Read own orders' },
+  { name: 'orders.write', description: 'Place and cancel own orders' },
+];
+
+/** The orders service: places orders and drives the order saga. */
+export function ordersService(config: EnvironmentConfig): ServiceDefinition {
+  return {
+    serviceName: 'orders',
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    globalSecondaryIndexes: [
+      {
+        indexName: BY_CUSTOMER_INDEX,
+        partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+      },
+    ],
+    dataProtection: config.retainData ? DataProtection.RETAIN : DataProtection.DESTROY,
+    logRetention: config.logRetentionDays as logs.RetentionDays,
+    logLevel: LogLevel[config.logLevel],
+    throttle: config.apiThrottle,
+    timeout: Duration.seconds(10),
+    publishes: [OrderPlaced.type, OrderConfirmed.type, OrderRejected.type, OrderCancelled.type],
+    routes: [
+      {
+        method: HttpMethod.POST,
+        path: '/orders',
+        entry: path.join(functions, 'place-order.ts'),
+        access: RouteAccess.scopes('orders.write'),
+        tableAccess: AccessMode.READ_WRITE,
+        requestSchema: RequestSchema.fromZod(PlaceOrderInput),
+        calls: [ServiceCall.to('users', HttpMethod.GET, '/customers/*')],
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/orders/{id}',
+        entry: path.join(functions, 'get-order.ts'),
+        access: RouteAccess.scopes('orders.read'),
+        tableAccess: AccessMode.READ,
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/orders',
+        entry: path.join(functions, 'list-orders.ts'),
+        access: RouteAccess.scopes('orders.read'),
+        tableAccess: AccessMode.READ,
+        requiredQueryParameters: ['customerId'],
+      },
+      {
+        method: HttpMethod.POST,
+        path: '/orders/{id}/cancel',
+        entry: path.join(functions, 'cancel-order.ts'),
+        access: RouteAccess.scopes('orders.write'),
+        tableAccess: AccessMode.READ_WRITE,
+      },
+    ],
+    subscriptions: [
+      {
+        id: 'stock-results',
+        events: [
+          EventType.of('inventory', StockReserved.type),
+          EventType.of('inventory', StockRejected.type),
+        ],
+        entry: path.join(functions, 'on-stock-result.ts'),
+        maxConcurrency: 5,
+      },
+    ],
+  };
+}
