@@ -8,3 +8,6 @@ export * from './constructs/service-function';
 export * from './constructs/service-registry';
 export * from './stacks/platform-stack';
 export * from './stacks/service-stack';
+export * from './constructs/event-subscription';
+export * from './constructs/event-type';
+export * from './constructs/transactional-outbox';

@@ -492,17 +492,15 @@ export class Microservice extends Construct {
                 }),
               }
             : undefined,
-          ...(route.access.isPublic
-            ? { authorizationType: apigateway.AuthorizationType.NONE }
-            : {
-                authorizationType: apigateway.AuthorizationType.COGNITO,
-                authorizer: this.authorizer,
-                authorizationScopes: route.access.scopeNames.map(
-                  (s) => `${platform.resourceServerIdentifier}/${s}`,
-                ),
-              }),
+          ...authorizationOf(route.access, this.authorizer, platform.resourceServerIdentifier),
         },
       );
+      if (route.access.isIam) {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-COG4',
+          reason: `${route.method} ${route.path} is RouteAccess.IAM: only SigV4-signed callers granted execute-api:Invoke on it (other services) may call it; it is not for end users.`,
+        });
+      }
       if (route.access.isPublic) {
         const reason = `${route.method} ${route.path} is declared RouteAccess.PUBLIC (health check): it returns no data and is rate limited by the stage throttle and WAF.`;
         Validations.of(method).acknowledge(
@@ -584,12 +582,16 @@ export class Microservice extends Construct {
         [ServiceRegistryKey.TABLE_NAME]: this.table.tableName,
         [ServiceRegistryKey.TABLE_ARN]: this.table.tableArn,
       },
-      parameterOnlyEntries: Object.fromEntries(
-        Object.entries(this.functions).map(([routeId, fn]) => [
+      parameterOnlyEntries: Object.fromEntries([
+        ...Object.entries(this.functions).map(([routeId, fn]) => [
           `function/${routeId}`,
           fn.function.functionName,
         ]),
-      ),
+        ...Object.entries(this.subscriptions).map(([subId, sub]) => [
+          `function/${subId}`,
+          sub.consumer.function.functionName,
+        ]),
+      ]),
     });
   }
 
@@ -770,6 +772,21 @@ function grantTableAccess(
         "Query access to the service table's own global secondary indexes (table-arn/index/*), granted by table.grant*Data.",
     });
   }
+}
+
+/** API Gateway authorization settings of a route. */
+function authorizationOf(
+  access: RouteAccess,
+  authorizer: apigateway.IAuthorizer | undefined,
+  resourceServerIdentifier: string,
+): Pick<apigateway.MethodOptions, 'authorizationType' | 'authorizer' | 'authorizationScopes'> {
+  if (access.isPublic) return { authorizationType: apigateway.AuthorizationType.NONE };
+  if (access.isIam) return { authorizationType: apigateway.AuthorizationType.IAM };
+  return {
+    authorizationType: apigateway.AuthorizationType.COGNITO,
+    authorizer,
+    authorizationScopes: access.scopeNames.map((scope) => `${resourceServerIdentifier}/${scope}`),
+  };
 }
 
 /** Error bodies from the gateway itself use the same `{ error: { code, message } }` shape as the handlers. */

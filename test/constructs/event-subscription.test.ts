@@ -1,0 +1,132 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type { EventSubscriptionProps } from '../../lib';
+import { EventSubscription, EventType } from '../../lib';
+import { appWithoutBundling, HEALTH_HANDLER } from '../helpers';
+
+function build(overrides: Partial<EventSubscriptionProps> = {}) {
+  const stack = new Stack(appWithoutBundling(), 'Subscriber');
+  const subscription = new EventSubscription(stack, 'ReserveStock', {
+    serviceName: 'inventory',
+    appName: 'Shop',
+    metricsNamespace: 'Shop',
+    eventBus: new events.EventBus(stack, 'Bus'),
+    events: [EventType.of('orders', 'OrderPlaced')],
+    entry: HEALTH_HANDLER,
+    encryptionKey: new kms.Key(stack, 'Key'),
+    timeout: Duration.seconds(20),
+    ...overrides,
+  });
+  return { stack, subscription, template: Template.fromStack(stack) };
+}
+
+describe('EventSubscription', () => {
+  const { template } = build();
+
+  it('routes the typed events from the bus to the queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('Bus') },
+      EventPattern: { source: ['shop.orders'], 'detail-type': ['OrderPlaced'] },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReserveStockQueue'), 'Arn'] },
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReserveStockDeadLetterQueue'), 'Arn'] },
+          },
+        }),
+      ],
+    });
+  });
+
+  it('buffers in a KMS-encrypted queue with a dead-letter queue after 5 receives and a visibility of 6 × the timeout', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('Key'), 'Arn'] },
+      VisibilityTimeout: 120,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReserveStockDeadLetterQueue'), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+    });
+  });
+
+  it('denies every non-TLS access to both queues', () => {
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(policies.length).toBe(2);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      );
+    }
+  });
+
+  it('lets EventBridge use the key to deliver encrypted messages', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('invokes the consumer in batches with partial batch failure reporting and a concurrency bulkhead', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReserveStockQueue'), 'Arn'] },
+      FunctionName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':live'])] }),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('alarms on the dead-letter queue and on the age of the oldest message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 300,
+    });
+  });
+
+  it('fails when the visibility timeout is shorter than 6 × the consumer timeout', () => {
+    expect(() => build({ visibilityTimeout: Duration.seconds(60) })).toThrow(
+      /EventSubscription: invalid visibilityTimeout "60s": must be at least 6 × the consumer timeout \(120s\)/,
+    );
+  });
+
+  it('fails when the maximum concurrency is below the SQS minimum of 2', () => {
+    expect(() => build({ maxConcurrency: 1 })).toThrow(/invalid maxConcurrency 1/);
+  });
+
+  it('fails when a batch above 10 has no batching window', () => {
+    expect(() => build({ batchSize: 50 })).toThrow(
+      /invalid batchSize 50: batches above 10 need a maxBatchingWindow/,
+    );
+  });
+
+  it('fails when it subscribes to nothing', () => {
+    expect(() => build({ events: [] })).toThrow(/invalid events \[\]/);
+  });
+});
+
+describe('EventType', () => {
+  it('derives the EventBridge source from app and producer', () => {
+    expect(EventType.of('orders', 'OrderPlaced').sourceIn('Shop')).toBe('shop.orders');
+  });
+
+  it('fails when the event name is not PascalCase', () => {
+    expect(() => EventType.of('orders', 'order_placed')).toThrow(/EventType: invalid name "order_placed"/);
+  });
+});
