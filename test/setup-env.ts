@@ -10,3 +10,7 @@ process.env.SCOPE_GRANTS ??= JSON.stringify({
   defaultScopes: ['api/users.read'],
   groups: { admins: ['api/users.admin'] },
 });
+process.env.TABLE_PARTITION_KEY ??= 'pk';
+process.env.EVENT_SOURCE ??= 'shop.test';
+// Handlers that call other services read their URL at cold start; unit tests never reach it (port 9: discard).
+process.env.USERS_API_URL ??= 'http://127.0.0.1:9/v1/';

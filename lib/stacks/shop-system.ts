@@ -70,6 +70,11 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
   return { platform, services };
 }
 
+/** The services of the reference system, in deployment order (a callee before its callers). */
+export function shopServices(config: EnvironmentConfig): ServiceDefinition[] {
+  return [usersService(config), ordersService(config), inventoryService(config)];
+}
+
 /** Runs the cdk-nag AwsSolutions and Serverless packs over every stack of the app at synth. */
 export function addSecurityChecks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

@@ -160,6 +160,9 @@ describe('DynamoDbStockStore against DynamoDB (moto)', () => {
     const { store, tableName } = await freshStore({ 'SKU-HOT': 5 });
     const orderIds = Array.from({ length: 12 }, () => randomUUID());
 
+    // All 12 deliveries are in flight at once and interleave freely (a rejection is a second transaction).
+    // moto receives them over one connection (see dynamoClientFor): it applies each transaction atomically,
+    // as DynamoDB does, which moto 5.2 does not do for requests arriving in parallel.
     const outcomes = await Promise.all(
       orderIds.map((orderId) => reserveAsRedelivered(store, orderId, [{ sku: 'SKU-HOT', quantity: 1 }])),
     );
@@ -260,9 +263,10 @@ describe('DynamoDbStockStore against DynamoDB (moto)', () => {
 });
 
 /**
- * One OrderPlaced delivery per order (own cause id). Real DynamoDB cancels transactions that collide with
- * another one in flight (`TransactionConflict`) and the adapter rethrows that as TransactionConflictError
- * so SQS redelivers the message; moto may emulate this too. Like SQS, retry such a call, up to 5 attempts.
+ * One OrderPlaced delivery per order (own cause id). DynamoDB cancels a transaction that collides with another
+ * in flight (`TransactionConflict`); the adapter rethrows that as TransactionConflictError so that SQS
+ * redelivers the message. moto 5.2 does not emulate such conflicts, but should one occur, this helper does
+ * what SQS would: it retries the call, up to 5 attempts in all.
  */
 async function reserveAsRedelivered(
   store: DynamoDbStockStore,

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { get } from 'node:http';
+import { Agent, get } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement } from '@aws-sdk/client-dynamodb';
@@ -40,13 +40,7 @@ export async function startMoto(): Promise<Moto> {
   let spawnError: Error | undefined;
   child.on('error', (error) => (spawnError = error));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Last resort if the test process dies without afterAll: never leave a server behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    await stopProcess(child, exited);
-  };
+  const stop = () => stopProcess(child, exited);
 
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -66,12 +60,25 @@ export async function startMoto(): Promise<Moto> {
   return { endpoint, stop };
 }
 
+/** Options of {@link dynamoClientFor}. */
+export interface ClientOptions {
+  /**
+   * How many HTTP connections the client may open to moto.
+   * @default 1 - moto applies one request at a time. moto 5.2 runs each request on its own thread and its
+   * TransactWriteItems takes no lock (it checks conditions, writes, and on cancel restores a deep copy of the
+   * table), so concurrent transactions can both pass a condition or undo each other. One connection gives the
+   * serial order DynamoDB guarantees for transactions; callers still have many requests in flight at once.
+   */
+  readonly connections?: number;
+}
+
 /** A document client for the moto server at `endpoint` (dummy credentials, us-east-1). */
-export function dynamoClientFor(endpoint: string): DynamoDBDocumentClient {
+export function dynamoClientFor(endpoint: string, options: ClientOptions = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: options.connections ?? 1 }) },
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

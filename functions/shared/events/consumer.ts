@@ -117,7 +117,7 @@ export function eventConsumer(...routes: EventRoute[]) {
     }
   };
   const core = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { context });
+    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
   return middy(core)
     .use(injectLambdaContext(logger))
     .use(captureLambdaHandler(tracer))
