@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -174,6 +174,8 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
       version: this.function.currentVersion,
     });
 
+    // The acknowledgement below covers X-Ray only: any other action granted on "*" fails synthesis.
+    this.node.addValidation({ validate: () => wildcardViolations(this) });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -190,12 +192,39 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
   }
 }
 
+/** Actions AWS offers no resource-level permissions for, which a service function may hold on "*". */
+const WILDCARD_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+
+function wildcardViolations(fn: ServiceFunction): string[] {
+  const policy = fn.role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  if (!policy) return [];
+  const document = Stack.of(fn).resolve(policy.document.toJSON()) as { Statement?: Array<{ Action: unknown; Resource: unknown }> };
+  const offending = (document.Statement ?? [])
+    .filter((statement) => [statement.Resource].flat().includes('*'))
+    .flatMap((statement) => [statement.Action].flat() as string[])
+    .filter((action) => !WILDCARD_RESOURCE_ACTIONS.has(action));
+  return offending.length === 0
+    ? []
+    : [`ServiceFunction: actions ${offending.join(', ')} are granted on every resource ("*"); grant them on specific resources`];
+}
+
+/** Fails fast instead of letting aws-cdk-lib fall back to Docker bundling when esbuild is missing. */
+function requireLocalEsbuild(): void {
+  try {
+    require.resolve('esbuild');
+  } catch {
+    throw new Error('ServiceFunction: esbuild is not installed; add it (npm install --save-dev esbuild): bundling never uses Docker');
+  }
+}
+
 function validate(props: ServiceFunctionProps): void {
+  requireLocalEsbuild();
   requireIntegerInRange('ServiceFunction', 'memorySize', props.memorySize, 128, 10240);
   if (props.timeout !== undefined) {
-    const seconds = props.timeout.toSeconds();
-    if (seconds < 1 || seconds > 900)
-      fail('ServiceFunction', 'timeout', `${seconds}s`, 'must be from 1 to 900 seconds');
+    const milliseconds = props.timeout.toMilliseconds();
+    if (milliseconds < 1000 || milliseconds > 900_000 || milliseconds % 1000 !== 0) {
+      fail('ServiceFunction', 'timeout', props.timeout.toHumanString(), 'must be a whole number of seconds from 1 to 900');
+    }
   }
   requireIntegerInRange(
     'ServiceFunction',

@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LogLevel, ServiceFunction } from '../../lib';
 import { appWithoutBundling, HEALTH_HANDLER } from '../helpers';
@@ -103,13 +104,24 @@ describe('ServiceFunction', () => {
   });
 
   it('fails when the timeout exceeds 15 minutes', () => {
-    expect(() => build({ timeout: Duration.minutes(16) })).toThrow(/invalid timeout "960s"/);
+    expect(() => build({ timeout: Duration.minutes(16) })).toThrow(/invalid timeout "16 minutes"/);
+  });
+
+  it('fails when the timeout is not a whole number of seconds', () => {
+    expect(() => build({ timeout: Duration.millis(500) })).toThrow(/invalid timeout "500 millis": must be a whole number of seconds/);
   });
 
   it('fails when the handler file does not exist', () => {
     expect(() => build({ entry: '/nowhere/handler.ts' })).toThrow(
       /invalid entry "\/nowhere\/handler.ts": no such handler file/,
     );
+  });
+
+  it('fails synthesis when its role is granted any action other than X-Ray on every resource', () => {
+    const stack = new Stack(appWithoutBundling(), 'Wildcard');
+    const fn = new ServiceFunction(stack, 'Fn', { entry: HEALTH_HANDLER, serviceName: 'users', metricsNamespace: 'Shop' });
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    expect(() => Template.fromStack(stack)).toThrow(/actions s3:GetObject are granted on every resource/);
   });
 
   it('fails when serviceName is empty', () => {

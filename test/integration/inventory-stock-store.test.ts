@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { StockRejected, StockReleased, StockReserved } from '../../functions/contracts/events';
 import { DynamoDbStockStore } from '../../functions/inventory/adapters/dynamodb-stock-store';
 import type { ReserveOutcome } from '../../functions/inventory/domain/ports';
@@ -259,6 +259,27 @@ describe('DynamoDbStockStore against DynamoDB (moto)', () => {
       reason: 'ORDER_ALREADY_RELEASED',
       unavailableSkus: [],
     });
+  });
+
+  it('reserves stock items written without a reserved count (if_not_exists), instead of failing forever', async () => {
+    const { store, tableName } = await freshStore();
+    await client.send(
+      new PutCommand({ TableName: tableName, Item: { pk: 'SKU#SKU-OLD', sku: 'SKU-OLD', available: 2 } }),
+    );
+    const outcome = await store.reserve(randomUUID(), [{ sku: 'SKU-OLD', quantity: 2 }], 'c', 'event-old');
+    expect(outcome.kind).toBe('RESERVED');
+    expect(await storedStock(tableName, 'SKU-OLD')).toEqual({ available: 0, reserved: 2 });
+  });
+
+  it('an OrderPlaced redelivered under another id (marker expired) keeps the reservation and publishes nothing new', async () => {
+    const { store, tableName } = await freshStore({ 'SKU-A': 5 });
+    const orderId = randomUUID();
+    await store.reserve(orderId, [{ sku: 'SKU-A', quantity: 2 }], 'c', 'event-first');
+    const again = await store.reserve(orderId, [{ sku: 'SKU-A', quantity: 2 }], 'c', 'event-redriven');
+    expect(again).toEqual({ kind: 'RESERVED', lines: [{ sku: 'SKU-A', quantity: 2 }] });
+    expect(await storedStock(tableName, 'SKU-A')).toEqual({ available: 3, reserved: 2 });
+    const outbox = outboxOf(await scanAll(tableName));
+    expect(outbox.map((o) => o.eventType)).toEqual(['StockReserved']);
   });
 });
 

@@ -122,6 +122,18 @@ describe('DynamoDbOrderRepository against DynamoDB (moto)', () => {
     expect(placed.map((e) => OrderPlaced.schema.parse(dataOf(e)).orderId)).toEqual([first.order.id]);
   });
 
+  it('refuses an Idempotency-Key reused for a different order (422) and stores nothing new', async () => {
+    const { tableName, service } = await freshOrders();
+    await service.place(alice, { lines }, 'corr-1', 'key-2');
+    await expect(
+      service.place(alice, { lines: [{ sku: 'SKU-OTHER', quantity: 9 }] }, 'corr-2', 'key-2'),
+    ).rejects.toMatchObject({
+      statusCode: 422,
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    expect((await scanAll(tableName)).filter((i) => i.itemType === 'Order')).toHaveLength(1);
+  });
+
   it("lists a customer's orders newest first, without other customers' orders (byCustomer index)", async () => {
     const { service } = await freshOrders();
     const placed: string[] = [];

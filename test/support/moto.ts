@@ -96,8 +96,8 @@ export async function createTable(
   options: CreateTableOptions = {},
 ): Promise<void> {
   const { gsi } = options;
-  const attributes = new Set(['pk', ...(gsi ? [gsi.partitionKey, gsi.sortKey ?? 'pk'] : [])]);
-  const AttributeDefinitions: AttributeDefinition[] = [...attributes].map((AttributeName) => ({
+  const keys = new Set(['pk', gsi?.partitionKey, gsi?.sortKey].filter((k): k is string => k !== undefined));
+  const AttributeDefinitions: AttributeDefinition[] = [...keys].map((AttributeName) => ({
     AttributeName,
     AttributeType: 'S',
   }));

@@ -77,13 +77,13 @@ export class DynamoDbStockStore implements StockStore {
       tx.update(
         `sku:${line.sku}`,
         keyOf(this.layout, `SKU#${line.sku}`),
-        'SET available = available - :q, reserved = reserved + :q, updatedAt = :at',
+        'SET available = available - :q, reserved = if_not_exists(reserved, :zero) + :q, updatedAt = :at',
         {
           expression: 'attribute_exists(#pk) AND available >= :q',
           values: { ':q': line.quantity },
           names: { '#pk': this.layout.partitionKey },
         },
-        { ':at': at },
+        { ':at': at, ':zero': 0 },
       );
     }
     tx.put(
@@ -104,6 +104,14 @@ export class DynamoDbStockStore implements StockStore {
       return { kind: 'RESERVED', lines };
     } catch (error) {
       if (!(error instanceof TransactionConflictError)) throw error;
+      if (error.failed('reservation')) {
+        const existing = await this.getReservation(orderId);
+        if (existing?.status === ReservationStatus.RESERVED) {
+          // The order already holds its stock (e.g. OrderPlaced redriven after its marker expired): no second effect.
+          await this.tx(correlationId).idempotent(cause).commit(this.client);
+          return { kind: 'RESERVED', lines: [...existing.lines] };
+        }
+      }
       const unavailableSkus = lines.filter((l) => error.failed(`sku:${l.sku}`)).map((l) => l.sku);
       const reason = error.failed('reservation')
         ? 'ORDER_ALREADY_RELEASED'

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected } from '../../contracts/events';
+import { ConflictError, UnprocessableError } from '../../shared/errors';
 import type { TableLayout } from '../../shared/events/transaction';
 import {
   AlreadyProcessedError,
@@ -64,15 +66,22 @@ export class DynamoDbOrderRepository implements OrderRepository {
     );
     tx.publish(OrderPlaced, { orderId: order.id, customerId: order.customerId, lines: order.lines });
     const marker = idempotencyKey ? `ORDER-REQUEST#${order.customerId}#${idempotencyKey}` : undefined;
-    if (marker) tx.idempotent(marker, { orderId: order.id });
+    const requestHash = hashOf(order.lines);
+    if (marker) tx.idempotent(marker, { orderId: order.id, requestHash });
     try {
       await tx.commit(this.client);
       return { order, replayed: false };
     } catch (error) {
+      if (marker && error instanceof TransactionConflictError && error.reasons.includes('TransactionConflict')) {
+        throw new ConflictError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is being processed; retry shortly');
+      }
       if (!(error instanceof AlreadyProcessedError) || !marker) throw error;
       const first = await processedResult(this.client, this.layout, marker);
       const existing = first && (await this.get(String(first.orderId)));
       if (!existing) throw error;
+      if (first.requestHash !== requestHash) {
+        throw new UnprocessableError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different order');
+      }
       return { order: existing, replayed: true };
     }
   }
@@ -135,6 +144,13 @@ function publishEvent(tx: DomainTransaction, event: OrderEvent): void {
       tx.publish(OrderCancelled, { orderId: order.id, customerId: order.customerId });
       return;
   }
+}
+
+/** A stable fingerprint of the order lines, to tell a retried request from a different one reusing its key. */
+function hashOf(lines: Order['lines']): string {
+  return createHash('sha256')
+    .update(JSON.stringify(lines.map((l) => [l.sku, l.quantity])))
+    .digest('hex');
 }
 
 function toOrder(item: Record<string, unknown>): Order {
