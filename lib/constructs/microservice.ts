@@ -341,6 +341,15 @@ export class Microservice extends Construct {
     ServiceRegistry.validateServiceName('Microservice', props.serviceName);
     const routes = validateRoutes(props);
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
+    if (props.stageName !== undefined) {
+      requireMatch(
+        'Microservice',
+        'stageName',
+        props.stageName,
+        /^[A-Za-z0-9_]{1,128}$/,
+        'letters, digits and underscores only',
+      );
+    }
     validateThrottle('throttle', throttle);
     this.serviceName = props.serviceName;
     const { platform } = props;
@@ -800,6 +809,10 @@ function addErrorResponses(api: apigateway.RestApi): void {
     ['Throttled', apigateway.ResponseType.THROTTLED, '429', 'THROTTLED'],
     ['WafBlocked', apigateway.ResponseType.WAF_FILTERED, '403', 'REQUEST_BLOCKED'],
     ['TooLarge', apigateway.ResponseType.REQUEST_TOO_LARGE, '413', 'PAYLOAD_TOO_LARGE'],
+    ['ExpiredToken', apigateway.ResponseType.EXPIRED_TOKEN, '401', 'TOKEN_EXPIRED'],
+    ['UnsupportedMediaType', apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE, '415', 'UNSUPPORTED_MEDIA_TYPE'],
+    ['QuotaExceeded', apigateway.ResponseType.QUOTA_EXCEEDED, '429', 'QUOTA_EXCEEDED'],
+    ['InvalidSignature', apigateway.ResponseType.INVALID_SIGNATURE, '403', 'INVALID_SIGNATURE'],
     ['Default4xx', apigateway.ResponseType.DEFAULT_4XX, '400', 'BAD_REQUEST'],
     ['Default5xx', apigateway.ResponseType.DEFAULT_5XX, '502', 'UPSTREAM_ERROR'],
   ];

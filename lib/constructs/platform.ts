@@ -135,10 +135,16 @@ export interface PlatformProps {
    */
   readonly allowPasswordAuth?: boolean;
   /**
-   * OAuth callback URLs of the user app client; the authorization-code flow is enabled only when given.
+   * OAuth callback URLs of the user app client; the authorization-code flow is enabled only when given
+   * (with `domainPrefix`).
    * @default - OAuth flows disabled
    */
   readonly callbackUrls?: string[];
+  /**
+   * Prefix of the Cognito hosted domain (`{prefix}.auth.{region}.amazoncognito.com`), required with `callbackUrls`.
+   * @default - no hosted domain
+   */
+  readonly domainPrefix?: string;
   /**
    * Whether stateful resources (user pool, key) outlive the stack.
    * @default DataProtection.RETAIN
@@ -310,6 +316,25 @@ export class Platform extends Construct implements IPlatform {
       );
     }
 
+    if (props.callbackUrls?.length && !props.domainPrefix) {
+      fail(
+        'Platform',
+        'domainPrefix',
+        props.domainPrefix,
+        'is required with callbackUrls: the OAuth flow needs a hosted domain',
+      );
+    }
+    if (props.domainPrefix) {
+      requireMatch(
+        'Platform',
+        'domainPrefix',
+        props.domainPrefix,
+        /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+        'lowercase letters, digits and hyphens',
+      );
+      this.userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: props.domainPrefix } });
+    }
+
     this.resourceServer = this.userPool.addResourceServer('ResourceServer', {
       identifier: this.resourceServerIdentifier,
       userPoolResourceServerName: `${props.appName} ${props.envName} API`,
@@ -318,7 +343,10 @@ export class Platform extends Construct implements IPlatform {
       ),
     });
 
-    const oauthScopes = (props.scopes ?? []).map((s) => cognito.OAuthScope.custom(this.scope(s.name)));
+    // The client may request only what every user is entitled to; group scopes come from the token trigger.
+    const oauthScopes = (props.defaultScopes ?? []).map((name) =>
+      cognito.OAuthScope.custom(this.scope(name)),
+    );
     this.userPoolClient = this.userPool.addClient('UserClient', {
       authFlows: { userSrp: true, userPassword: props.allowPasswordAuth ?? false },
       generateSecret: false,

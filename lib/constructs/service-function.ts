@@ -198,14 +198,18 @@ const WILDCARD_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTel
 function wildcardViolations(fn: ServiceFunction): string[] {
   const policy = fn.role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
   if (!policy) return [];
-  const document = Stack.of(fn).resolve(policy.document.toJSON()) as { Statement?: Array<{ Action: unknown; Resource: unknown }> };
+  const document = Stack.of(fn).resolve(policy.document.toJSON()) as {
+    Statement?: Array<{ Action: unknown; Resource: unknown }>;
+  };
   const offending = (document.Statement ?? [])
     .filter((statement) => [statement.Resource].flat().includes('*'))
     .flatMap((statement) => [statement.Action].flat() as string[])
     .filter((action) => !WILDCARD_RESOURCE_ACTIONS.has(action));
   return offending.length === 0
     ? []
-    : [`ServiceFunction: actions ${offending.join(', ')} are granted on every resource ("*"); grant them on specific resources`];
+    : [
+        `ServiceFunction: actions ${offending.join(', ')} are granted on every resource ("*"); grant them on specific resources`,
+      ];
 }
 
 /** Fails fast instead of letting aws-cdk-lib fall back to Docker bundling when esbuild is missing. */
@@ -213,7 +217,9 @@ function requireLocalEsbuild(): void {
   try {
     require.resolve('esbuild');
   } catch {
-    throw new Error('ServiceFunction: esbuild is not installed; add it (npm install --save-dev esbuild): bundling never uses Docker');
+    throw new Error(
+      'ServiceFunction: esbuild is not installed; add it (npm install --save-dev esbuild): bundling never uses Docker',
+    );
   }
 }
 
@@ -223,7 +229,12 @@ function validate(props: ServiceFunctionProps): void {
   if (props.timeout !== undefined) {
     const milliseconds = props.timeout.toMilliseconds();
     if (milliseconds < 1000 || milliseconds > 900_000 || milliseconds % 1000 !== 0) {
-      fail('ServiceFunction', 'timeout', props.timeout.toHumanString(), 'must be a whole number of seconds from 1 to 900');
+      fail(
+        'ServiceFunction',
+        'timeout',
+        props.timeout.toHumanString(),
+        'must be a whole number of seconds from 1 to 900',
+      );
     }
   }
   requireIntegerInRange(

@@ -40,6 +40,9 @@ export class ServiceRegistry {
 
   /** Throws unless `serviceName` is a valid lowercase service name (2-31 characters). */
   static validateServiceName(construct: string, serviceName: string): void {
+    if (serviceName === ServiceRegistry.PLATFORM) {
+      fail(construct, 'serviceName', serviceName, "is reserved for the platform's own registry entries");
+    }
     requireMatch(
       construct,
       'serviceName',

@@ -308,6 +308,14 @@ describe('Microservice', () => {
       expect(() => build({ serviceName: 'Widgets' })).toThrow(/Microservice: invalid serviceName "Widgets"/);
     });
 
+    it('fails when the service is named like the platform registry', () => {
+      expect(() => build({ serviceName: 'platform' })).toThrow(/invalid serviceName "platform": is reserved/);
+    });
+
+    it('fails when the stage name has characters API Gateway refuses', () => {
+      expect(() => build({ stageName: 'v1/beta' })).toThrow(/Microservice: invalid stageName "v1\/beta"/);
+    });
+
     it('fails when there are no routes', () => {
       expect(() => build({ routes: [] })).toThrow(
         /Microservice: invalid routes \[\]: declare at least one route/,

@@ -117,12 +117,29 @@ describe('Platform', () => {
     build({
       allowPasswordAuth: true,
       callbackUrls: ['https://shop.example.com/callback'],
+      domainPrefix: 'shop-test',
     }).template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
       AllowedOAuthFlows: ['code'],
       AllowedOAuthScopes: Match.arrayWith(['openid', 'email', 'api/users.read']),
       CallbackURLs: ['https://shop.example.com/callback'],
     });
+  });
+
+  it('never lets the OAuth client request scopes reserved to groups', () => {
+    const { template } = build({
+      callbackUrls: ['https://shop.example.com/callback'],
+      domainPrefix: 'shop-test',
+    });
+    const client = Object.values(template.findResources('AWS::Cognito::UserPoolClient'))[0];
+    expect(client.Properties.AllowedOAuthScopes).toEqual(['openid', 'email', 'api/users.read']);
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'shop-test' });
+  });
+
+  it('fails when OAuth callbacks are given without a hosted domain', () => {
+    expect(() => build({ callbackUrls: ['https://shop.example.com/callback'] })).toThrow(
+      /Platform: invalid domainPrefix undefined: is required with callbackUrls/,
+    );
   });
 
   describe('shared resources', () => {

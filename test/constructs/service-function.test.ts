@@ -108,7 +108,9 @@ describe('ServiceFunction', () => {
   });
 
   it('fails when the timeout is not a whole number of seconds', () => {
-    expect(() => build({ timeout: Duration.millis(500) })).toThrow(/invalid timeout "500 millis": must be a whole number of seconds/);
+    expect(() => build({ timeout: Duration.millis(500) })).toThrow(
+      /invalid timeout "500 millis": must be a whole number of seconds/,
+    );
   });
 
   it('fails when the handler file does not exist', () => {
@@ -119,7 +121,11 @@ describe('ServiceFunction', () => {
 
   it('fails synthesis when its role is granted any action other than X-Ray on every resource', () => {
     const stack = new Stack(appWithoutBundling(), 'Wildcard');
-    const fn = new ServiceFunction(stack, 'Fn', { entry: HEALTH_HANDLER, serviceName: 'users', metricsNamespace: 'Shop' });
+    const fn = new ServiceFunction(stack, 'Fn', {
+      entry: HEALTH_HANDLER,
+      serviceName: 'users',
+      metricsNamespace: 'Shop',
+    });
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
     expect(() => Template.fromStack(stack)).toThrow(/actions s3:GetObject are granted on every resource/);
   });

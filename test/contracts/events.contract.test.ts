@@ -143,11 +143,9 @@ describe('event contracts between services', () => {
 
   it('inventory: the events the stock store writes satisfy the schemas orders consumes', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    ddb
-      .on(GetCommand)
-      .resolves({
-        Item: { pk: `RESERVATION#${ORDER_ID}`, lines: [{ sku: 'SKU-1', quantity: 2 }], status: 'RESERVED' },
-      });
+    ddb.on(GetCommand).resolves({
+      Item: { pk: `RESERVATION#${ORDER_ID}`, lines: [{ sku: 'SKU-1', quantity: 2 }], status: 'RESERVED' },
+    });
     const store = new DynamoDbStockStore(client, { tableName: 't', partitionKey: 'pk' }, 'shop.inventory');
     await store.reserve(ORDER_ID, [{ sku: 'SKU-1', quantity: 2 }], 'corr-1', 'EVENT#1');
     await store.release(ORDER_ID, 'corr-1', 'EVENT#2');
