@@ -26,6 +26,11 @@ export interface HttpRequest<TBody> {
   readonly principal?: Principal;
   readonly correlationId: string;
   readonly requestId: string;
+  /**
+   * The path prefix the client called the API under (`/v1` for a stage URL, `/orders` behind a custom
+   * domain's base path); prepend it to paths returned in Location headers.
+   */
+  readonly basePath: string;
 }
 
 /** What a route handler returns. */
@@ -38,6 +43,8 @@ export interface HttpResult {
 export interface HttpRouteOptions<TBody> {
   /** zod schema of the JSON body; omit for routes without a body. */
   readonly body?: ZodType<TBody>;
+  /** zod schema of the path parameters (bad ones get 400 VALIDATION_FAILED, before any work). */
+  readonly pathParameters?: ZodType<Record<string, string>>;
   /** Whether the route needs an authenticated caller (defaults to true). */
   readonly authenticated?: boolean;
 }
@@ -60,12 +67,13 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
       if ((options.authenticated ?? true) && !principal) throw new UnauthorizedError();
       const request: HttpRequest<TBody> = {
         body: options.body ? parseBody(event.body, options.body) : (undefined as TBody),
-        pathParameters: definedValues(event.pathParameters),
+        pathParameters: parsePathParameters(definedValues(event.pathParameters), options.pathParameters),
         queryParameters: definedValues(event.queryStringParameters),
         headers,
         principal,
         correlationId,
         requestId,
+        basePath: basePathOf(event),
       };
       const result = await route(request);
       countOutcome(result.statusCode);
@@ -95,6 +103,25 @@ function parseBody<TBody>(raw: string | null, schema: ZodType<TBody>): TBody {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new ValidationError('The request body is invalid', issues);
+  }
+  return parsed.data;
+}
+
+function basePathOf(event: APIGatewayProxyEvent): string {
+  const called = event.requestContext?.path;
+  if (!called || !event.path || !called.endsWith(event.path)) return '';
+  return called.slice(0, called.length - event.path.length);
+}
+
+function parsePathParameters(
+  values: Record<string, string>,
+  schema: ZodType<Record<string, string>> | undefined,
+): Record<string, string> {
+  if (!schema) return values;
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw new ValidationError('The path parameters are invalid', issues);
   }
   return parsed.data;
 }

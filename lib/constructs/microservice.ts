@@ -757,6 +757,20 @@ function modelName(id: string): string {
     .join('');
 }
 
+/** DynamoDB actions per access mode: items and queries only, never Scan, table management or streams. */
+const READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+];
+const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
 function grantTableAccess(
   table: dynamodb.Table,
   fn: ServiceFunction,
@@ -764,9 +778,14 @@ function grantTableAccess(
   hasIndexes: boolean,
 ): void {
   if (mode === AccessMode.NONE) return;
-  if (mode === AccessMode.READ) table.grantReadData(fn);
-  else {
-    table.grantReadWriteData(fn);
+  const write = mode === AccessMode.READ_WRITE;
+  // table.grant covers the table and, when it has indexes, table-arn/index/*.
+  table.grant(fn, ...READ_ACTIONS, ...(write ? WRITE_ACTIONS : []));
+  if (table.encryptionKey) {
+    if (write) table.encryptionKey.grantEncryptDecrypt(fn);
+    else table.encryptionKey.grantDecrypt(fn);
+  }
+  if (write) {
     const reason =
       'Writes to the table encrypted with the service key: kms:GenerateDataKey* and kms:ReEncrypt* are the action families DynamoDB needs, on that one key only.';
     Validations.of(fn.role).acknowledge(
@@ -777,8 +796,7 @@ function grantTableAccess(
   if (hasIndexes) {
     Validations.of(fn.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceName(table, table.tableArn)}/index/*]`,
-      reason:
-        "Query access to the service table's own global secondary indexes (table-arn/index/*), granted by table.grant*Data.",
+      reason: "Query access to the service table's own global secondary indexes (table-arn/index/*).",
     });
   }
 }

@@ -261,6 +261,7 @@ describe('Microservice', () => {
       expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
       expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:PutItem']));
       expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:DeleteItem']));
+      expect(actions).not.toEqual(expect.arrayContaining(['dynamodb:Scan']));
       expect(actions.some((a) => a.endsWith(':*') || a === '*')).toBe(false);
     });
 

@@ -29,6 +29,8 @@ export function apiEvent(options: EventOptions = {}): APIGatewayProxyEvent {
     stageVariables: null,
     requestContext: {
       requestId: 'req-123',
+      stage: 'v1',
+      path: `/v1${options.path ?? '/'}`,
       authorizer: options.claims ? { claims: options.claims } : undefined,
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };

@@ -72,15 +72,25 @@ export class DynamoDbOrderRepository implements OrderRepository {
       await tx.commit(this.client);
       return { order, replayed: false };
     } catch (error) {
-      if (marker && error instanceof TransactionConflictError && error.reasons.includes('TransactionConflict')) {
-        throw new ConflictError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is being processed; retry shortly');
+      if (
+        marker &&
+        error instanceof TransactionConflictError &&
+        error.reasons.includes('TransactionConflict')
+      ) {
+        throw new ConflictError(
+          'IDEMPOTENCY_KEY_IN_USE',
+          'A request with this Idempotency-Key is being processed; retry shortly',
+        );
       }
       if (!(error instanceof AlreadyProcessedError) || !marker) throw error;
       const first = await processedResult(this.client, this.layout, marker);
       const existing = first && (await this.get(String(first.orderId)));
       if (!existing) throw error;
       if (first.requestHash !== requestHash) {
-        throw new UnprocessableError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different order');
+        throw new UnprocessableError(
+          'IDEMPOTENCY_KEY_REUSED',
+          'This Idempotency-Key was used for a different order',
+        );
       }
       return { order: existing, replayed: true };
     }

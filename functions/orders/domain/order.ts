@@ -48,6 +48,9 @@ export const PlaceOrderInput = z.strictObject({
 });
 export type PlaceOrderInput = z.infer<typeof PlaceOrderInput>;
 
+/** Path parameters of `/orders/{id}`. */
+export const OrderPath = z.object({ id: z.uuid('an order id (UUID)') });
+
 /** The transition is not allowed by the state machine. */
 export class InvalidTransitionError extends ConflictError {
   constructor(

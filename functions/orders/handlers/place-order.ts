@@ -13,7 +13,7 @@ const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
  */
 export const handler = httpRoute(
   { body: PlaceOrderInput },
-  async ({ body, principal, headers, correlationId }) => {
+  async ({ body, principal, headers, correlationId, basePath }) => {
     const key = headers['idempotency-key'];
     if (key !== undefined && !IdempotencyKey.safeParse(key).success) {
       throw new ValidationError('Idempotency-Key must be 8-64 letters, digits, - or _');
@@ -23,7 +23,10 @@ export const handler = httpRoute(
     return {
       statusCode: replayed ? 200 : 201,
       body: order,
-      headers: { location: `/orders/${order.id}`, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) },
+      headers: {
+        location: `${basePath}/orders/${order.id}`,
+        ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+      },
     };
   },
 );

@@ -30,3 +30,6 @@ export type UpdateProfileInput = z.infer<typeof UpdateProfileInput>;
 
 /** Profile ids are Cognito subjects (UUIDs) or the literal `me` for the caller. */
 export const PROFILE_ID = /^(me|[0-9a-fA-F-]{8,64})$/;
+
+/** Path parameters of `/profiles/{id}` and `/customers/{id}`. */
+export const ProfilePath = z.object({ id: z.string().regex(PROFILE_ID, 'a user id (UUID) or "me"') });

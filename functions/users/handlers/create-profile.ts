@@ -4,8 +4,8 @@ import { CreateProfileInput } from '../domain/profile';
 import { profiles } from './dependencies';
 
 /** POST /profiles — creates the caller's profile. */
-export const handler = httpRoute({ body: CreateProfileInput }, async ({ body, principal }) => {
+export const handler = httpRoute({ body: CreateProfileInput }, async ({ body, principal, basePath }) => {
   const profile = await profiles.create(principal!, body);
   metrics.addMetric('ProfileCreated', 'Count', 1);
-  return { statusCode: 201, body: profile, headers: { location: `/profiles/${profile.id}` } };
+  return { statusCode: 201, body: profile, headers: { location: `${basePath}/profiles/${profile.id}` } };
 });

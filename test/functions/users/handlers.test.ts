@@ -31,13 +31,14 @@ describe('POST /profiles', () => {
     const result = await createProfile(
       apiEvent({
         method: 'POST',
+        path: '/profiles',
         body: { email: 'Alice@Example.com', displayName: 'Alice' },
         claims: userClaims(ALICE),
       }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(201);
-    expect(result.headers?.location).toBe(`/profiles/${ALICE}`);
+    expect(result.headers?.location).toBe(`/v1/profiles/${ALICE}`);
     expect(json(result)).toMatchObject({ id: ALICE, email: 'alice@example.com', version: 1 });
     const put = ddb.commandCalls(PutCommand)[0].args[0].input;
     expect(put).toMatchObject({
@@ -226,5 +227,36 @@ describe('GET /health', () => {
     const result = await health(apiEvent(), lambdaContext);
     expect(result.statusCode).toBe(200);
     expect(json(result)).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('path parameters', () => {
+  it('answers 400 VALIDATION_FAILED for a malformed profile id, without reading the table', async () => {
+    const result = await getProfile(
+      apiEvent({
+        pathParameters: { id: 'x'.repeat(3000) },
+        claims: userClaims('admin-0000-0000', ['admins']),
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body).error.code).toBe('VALIDATION_FAILED');
+    expect(result.body.length).toBeLessThan(1000);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('answers 404 for PUT on a missing profile, and writes nothing', async () => {
+    ddb.on(GetCommand).resolves({});
+    const result = await updateProfile(
+      apiEvent({
+        method: 'PUT',
+        pathParameters: { id: 'me' },
+        body: { displayName: 'X' },
+        claims: userClaims(ALICE),
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(404);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 });
