@@ -1,4 +1,6 @@
 // The public API of cdk-microservices: everything another team may rely on is exported here.
+// (lib/stacks composes the reference system and is not part of it.)
+export * from './constructs/api-gateway-account';
 export * from './constructs/data-protection';
 export * from './constructs/microservice';
 export * from './constructs/platform';
@@ -6,8 +8,6 @@ export * from './constructs/platform-reference';
 export * from './constructs/request-schema';
 export * from './constructs/service-function';
 export * from './constructs/service-registry';
-export * from './stacks/platform-stack';
-export * from './stacks/service-stack';
 export * from './constructs/event-subscription';
 export * from './constructs/event-type';
 export * from './constructs/transactional-outbox';

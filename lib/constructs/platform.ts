@@ -1,5 +1,4 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { ApiGatewayAccount } from './api-gateway-account';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { packagedHandler } from './package-paths';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
@@ -410,20 +410,7 @@ export class Platform extends Construct implements IPlatform {
     });
     this.webAclArn = this.webAcl.attrArn;
 
-    if (props.configureApiGatewayAccount ?? true) {
-      const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
-        assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-        managedPolicies: [
-          iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
-        ],
-      });
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason:
-          'Account-level API Gateway logging role: AWS documents this managed policy for it, and API Gateway creates the log groups it writes to, so their names are not known in advance.',
-      });
-      new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
-    }
+    if (props.configureApiGatewayAccount ?? true) new ApiGatewayAccount(this, 'ApiGatewayAccount');
 
     // --- Service registry -------------------------------------------------------------------------
     this.namespace = new servicediscovery.HttpNamespace(this, 'Namespace', {

@@ -44,6 +44,8 @@ export class PlatformStack extends Stack {
       logLevel: LogLevel[config.logLevel],
       alarmEmails: config.alarmEmails,
       wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+      // The account-wide API Gateway logging role lives in the AccountStack, shared by all environments.
+      configureApiGatewayAccount: false,
     });
   }
 }

@@ -2,6 +2,7 @@ import type { App, Environment } from 'aws-cdk-lib';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { EnvironmentConfig } from '../config/environments';
+import { AccountStack } from './account-stack';
 import { PlatformStack } from './platform-stack';
 import type { ServiceDefinition } from './service-stack';
 import { ServiceStack } from './service-stack';
@@ -11,6 +12,7 @@ import { USERS_SCOPES, usersService } from './services/users';
 
 /** The stacks of one environment of the reference system. */
 export interface ShopSystem {
+  readonly account: AccountStack;
   readonly platform: PlatformStack;
   readonly services: Record<string, ServiceStack>;
 }
@@ -23,6 +25,11 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
   const env: Environment | undefined =
     config.account || config.region ? { account: config.account, region: config.region } : undefined;
   const prefix = `${config.appName}-${config.envName}`;
+  const account = new AccountStack(app, `${config.appName}-Account`, {
+    env,
+    stackName: `${config.appName}-Account`,
+    description: `${config.appName}: settings shared by every environment in this account and region (API Gateway logging role)`,
+  });
   const platform = new PlatformStack(app, `${prefix}-Platform`, {
     env,
     stackName: `${prefix}-Platform`,
@@ -58,6 +65,7 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     });
     // Deployment order only: the service reads the platform's registry entries, it imports no exports.
     stack.addStackDependency(platform, 'reads the platform registry entries at deploy time');
+    stack.addStackDependency(account, 'API stages log through the account-wide API Gateway role');
     // A service that calls another reads the callee's registry entries, so the callee deploys first.
     const callees = new Set(service.routes.flatMap((r) => (r.calls ?? []).map((c) => c.service)));
     for (const callee of callees) {
@@ -67,7 +75,7 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     }
     services[service.serviceName] = stack;
   }
-  return { platform, services };
+  return { account, platform, services };
 }
 
 /** The services of the reference system, in deployment order (a callee before its callers). */

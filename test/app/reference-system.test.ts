@@ -16,9 +16,10 @@ describe('reference system, env=dev (bundled as deployed)', () => {
   afterAll(() => fs.rmSync(dev.outdir, { recursive: true, force: true }));
 
   it('synthesizes the platform stack and one stack per service', () => {
-    expect(dev.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
-      ['Inventory', 'Orders', 'Platform', 'Users'].map((name) => `Shop-dev-${name}`),
-    );
+    expect(dev.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      'Shop-Account',
+      ...['Inventory', 'Orders', 'Platform', 'Users'].map((name) => `Shop-dev-${name}`),
+    ]);
   });
 
   it('passes the cdk-nag AwsSolutions and Serverless packs with no unacknowledged finding', () => {
@@ -124,9 +125,10 @@ describe('reference system, env=dev (bundled as deployed)', () => {
 describe.each(['prod', 'local'])('reference system, env=%s', (envName) => {
   it('synthesizes with clean cdk-nag packs and cfn-lint', () => {
     const result = synthReferenceSystem(envName, { bundle: false });
-    expect(result.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
-      ['Inventory', 'Orders', 'Platform', 'Users'].map((name) => `Shop-${envName}-${name}`),
-    );
+    expect(result.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      'Shop-Account',
+      ...['Inventory', 'Orders', 'Platform', 'Users'].map((name) => `Shop-${envName}-${name}`),
+    ]);
     const templates = result.assembly.stacks.map((s) => s.templateFullPath);
     const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates], {
       cwd: ROOT,

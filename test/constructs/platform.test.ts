@@ -201,7 +201,9 @@ describe('Platform', () => {
 
     it('sets the API Gateway account CloudWatch role for execution logs', () => {
       template.hasResourceProperties('AWS::ApiGateway::Account', {
-        CloudWatchRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApiGatewayCloudWatchRole'), 'Arn'] },
+        CloudWatchRoleArn: {
+          'Fn::GetAtt': [Match.stringLikeRegexp('ApiGatewayAccountCloudWatchRole'), 'Arn'],
+        },
       });
     });
 
@@ -237,6 +239,10 @@ describe('Platform', () => {
         }),
       });
     });
+  });
+
+  it('leaves the account-wide API Gateway setting alone when told another stack manages it', () => {
+    build({ configureApiGatewayAccount: false }).template.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
 
   it('deletes stateful resources with the stack when data protection is DESTROY', () => {
