@@ -48,6 +48,20 @@ for (const stack of assembly.stacks) {
     for (const route of routes)
       console.log(`    ${route.method.padEnd(6)} ${route.path.padEnd(22)} ${route.access}`);
   }
+  const rules = resources.filter((r) => r.Type === 'AWS::Events::Rule');
+  if (rules.length > 0) {
+    console.log('  Subscriptions (bus rule → SQS queue → consumer):');
+    for (const rule of rules) {
+      const pattern = rule.Properties?.EventPattern as
+        { source?: string[]; 'detail-type'?: string[] } | undefined;
+      console.log(
+        `    ${(pattern?.['detail-type'] ?? []).join(', ')} from ${(pattern?.source ?? []).join(', ')}`,
+      );
+    }
+  }
+  for (const pipe of resources.filter((r) => r.Type === 'AWS::Pipes::Pipe')) {
+    console.log(`  ${String(pipe.Properties?.Description)}`);
+  }
   const written = resources
     .filter((r) => r.Type === 'AWS::SSM::Parameter')
     .map((r) => String(r.Properties?.Name));
@@ -66,7 +80,7 @@ console.log(`Next:
   npx cdk synth -c env=dev                      review the dev templates (cdk.out/)
   npx cdk deploy -c env=dev --all               deploy Platform first, then every service
   npx cdk deploy -c env=dev Shop-dev-Users -e   redeploy one service on its own
-  npm test                                      lint, unit, construct, cdk-nag and cfn-lint checks`);
+  npm test                                      every check: static, unit, construct, cdk-nag, cfn-lint, moto`);
 
 /** Method, full path and access of every API Gateway method in a template. */
 function apiRoutes(template: Template): Array<{ method: string; path: string; access: string }> {
@@ -96,7 +110,9 @@ function apiRoutes(template: Template): Array<{ method: string; path: string; ac
         access:
           p.AuthorizationType === 'NONE'
             ? 'public'
-            : `Cognito access token with scope ${scopes.join(' or ')}`,
+            : p.AuthorizationType === 'AWS_IAM'
+              ? 'IAM (SigV4-signed calls from other services)'
+              : `Cognito access token with scope ${scopes.join(' or ')}`,
       };
     })
     .sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));

@@ -14,3 +14,4 @@ process.env.TABLE_PARTITION_KEY ??= 'pk';
 process.env.EVENT_SOURCE ??= 'shop.test';
 // Handlers that call other services read their URL at cold start; unit tests never reach it (port 9: discard).
 process.env.USERS_API_URL ??= 'http://127.0.0.1:9/v1/';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -4,12 +4,22 @@ import { requiredEnv } from '../../shared/env';
 import { tableLayoutFromEnv } from '../../shared/events/transaction';
 import { DynamoDbOrderRepository } from '../adapters/dynamodb-order-repository';
 import { HttpCustomerDirectory } from '../adapters/http-customer-directory';
+import type { CustomerDirectory } from '../domain/ports';
 import { OrderService } from '../domain/order-service';
 
-/** Wiring of the orders service, once per execution environment (the circuit breaker lives as long). */
+/**
+ * The users client is created on first use: only functions that call users (POST /orders) have its URL,
+ * and the circuit breaker then lives as long as the execution environment.
+ */
+let directory: HttpCustomerDirectory | undefined;
+const customers: CustomerDirectory = {
+  exists: (customerId) => (directory ??= HttpCustomerDirectory.fromEnv()).exists(customerId),
+};
+
+/** Wiring of the orders service, once per execution environment. */
 export const orders = new OrderService(
   new DynamoDbOrderRepository(documentClient, tableLayoutFromEnv(), requiredEnv('EVENT_SOURCE')),
-  HttpCustomerDirectory.fromEnv(),
+  customers,
   () => new Date(),
   randomUUID,
 );
