@@ -90,7 +90,17 @@ describe('reference system, env=dev (bundled as deployed)', () => {
     const loaded: string[] = [];
     for (const stack of dev.assembly.stacks) {
       const resources = Object.values(
-        stack.template.Resources as Record<string, { Type: string; Properties: Record<string, any> }>,
+        stack.template.Resources as Record<
+          string,
+          {
+            Type: string;
+            Properties: {
+              Description?: string;
+              Code: { S3Key: string };
+              Environment?: { Variables?: Record<string, unknown> };
+            };
+          }
+        >,
       );
       for (const fn of resources.filter((r) => r.Type === 'AWS::Lambda::Function')) {
         const entry = path.join(
