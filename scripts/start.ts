@@ -1,119 +1,80 @@
 /**
- * `npm start`: synthesizes the reference system for the `local` environment (the same constructs and
- * templates that deploy) and prints what it would create: stacks, resources, API routes with their scopes,
- * and the service registry. The local runtime on an AWS emulator builds on this output.
+ * `npm start`: the whole reference system on this machine, with no AWS account — the `local` environment's
+ * templates provisioned into an AWS emulator (moto_server, or the one AWS_ENDPOINT_URL names), every API on
+ * http://127.0.0.1:3000/{service}/..., the bundled handlers running with their template environment, and the
+ * queues and outbox pipes driven in the background. Ctrl-C stops everything.
  */
 import * as fs from 'node:fs';
+// This machine may run Node 20; the SDK's notice that its 2027 releases need Node 22 is not actionable here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { cdkJsonContext } from '../lib/config/cdk-context';
-import { loadEnvironmentConfig } from '../lib/config/environments';
-import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
+import { startLocalRuntime } from '../local/runtime';
+import type { RuntimeInfo } from '../local/token';
+import { RUNTIME_INFO_FILE } from '../local/token';
 
-type Resource = { Type: string; Properties?: Record<string, unknown> };
-type Template = {
-  Resources: Record<string, Resource>;
-  Parameters?: Record<string, { Default?: string; Type?: string }>;
-};
-
-const envName = process.env.SHOP_ENV ?? 'local';
-const outdir = path.join(__dirname, '..', 'cdk.out.local');
-const started = Date.now();
-
-console.log(`Synthesizing the ${envName} environment (bundling every function with local esbuild)...`);
-fs.rmSync(outdir, { recursive: true, force: true });
-const app = new App({ outdir, context: { ...cdkJsonContext(), env: envName } });
-const config = loadEnvironmentConfig(envName);
-createShopSystem(app, config);
-addSecurityChecks(app);
-const assembly = app.synth();
-console.log(
-  `Synthesized ${assembly.stacks.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s into ${path.relative(process.cwd(), outdir)}/`,
-);
-console.log('cdk-nag AwsSolutions and Serverless packs: no unacknowledged findings.\n');
-
-for (const stack of assembly.stacks) {
-  const template = stack.template as Template;
-  const resources = Object.values(template.Resources);
-  console.log(
-    `■ ${stack.stackName} — ${resources.length} resources (${path.basename(stack.templateFullPath)})`,
-  );
-  const byType = new Map<string, number>();
-  for (const r of resources) byType.set(r.Type, (byType.get(r.Type) ?? 0) + 1);
-  for (const [type, count] of [...byType].sort()) console.log(`    ${String(count).padStart(3)}  ${type}`);
-
-  const routes = apiRoutes(template);
-  if (routes.length > 0) {
-    console.log('  Routes:');
-    for (const route of routes)
-      console.log(`    ${route.method.padEnd(6)} ${route.path.padEnd(22)} ${route.access}`);
+async function main(): Promise<void> {
+  const runtime = await startLocalRuntime({ port: Number(process.env.PORT ?? 3000) });
+  const infoFile = path.join(__dirname, '..', RUNTIME_INFO_FILE);
+  const identity = runtime.system.identity;
+  if (identity) {
+    const info: RuntimeInfo = {
+      apiUrl: runtime.apiUrl,
+      emulator: {
+        endpoint: runtime.emulator.endpoint,
+        region: runtime.emulator.region,
+        accessKeyId: runtime.emulator.accessKeyId,
+        secretAccessKey: runtime.emulator.secretAccessKey,
+      },
+      userPoolId: identity.userPoolId,
+      userPoolClientId: identity.userPoolClientId,
+      users: runtime.demoUsers.map((u) => ({ username: u.username, password: u.password, groups: u.groups })),
+      pid: process.pid,
+    };
+    fs.writeFileSync(infoFile, JSON.stringify(info, null, 2));
   }
-  const rules = resources.filter((r) => r.Type === 'AWS::Events::Rule');
-  if (rules.length > 0) {
-    console.log('  Subscriptions (bus rule → SQS queue → consumer):');
-    for (const rule of rules) {
-      const pattern = rule.Properties?.EventPattern as
-        { source?: string[]; 'detail-type'?: string[] } | undefined;
-      console.log(
-        `    ${(pattern?.['detail-type'] ?? []).join(', ')} from ${(pattern?.source ?? []).join(', ')}`,
-      );
-    }
-  }
-  for (const pipe of resources.filter((r) => r.Type === 'AWS::Pipes::Pipe')) {
-    console.log(`  ${String(pipe.Properties?.Description)}`);
-  }
-  const written = resources
-    .filter((r) => r.Type === 'AWS::SSM::Parameter')
-    .map((r) => String(r.Properties?.Name));
-  if (written.length > 0)
-    console.log(`  Registry entries written:\n${written.map((n) => `    ${n}`).join('\n')}`);
-  const read = Object.values(template.Parameters ?? {})
-    .filter((p) => p.Type === 'AWS::SSM::Parameter::Value<String>' && p.Default?.startsWith('/'))
-    .map((p) => p.Default)
-    .filter((name) => !name!.startsWith('/cdk-bootstrap/'));
-  if (read.length > 0)
-    console.log(`  Registry entries read at deploy time:\n${read.map((n) => `    ${n}`).join('\n')}`);
-  console.log('');
-}
 
-console.log(`Next:
-  npx cdk synth -c env=dev                      review the dev templates (cdk.out/)
-  npx cdk deploy -c env=dev --all               deploy Platform first, then every service
-  npx cdk deploy -c env=dev Shop-dev-Users -e   redeploy one service on its own
-  npm test                                      every check: static, unit, construct, cdk-nag, cfn-lint, moto`);
+  console.log('\nRoutes:');
+  for (const route of [...runtime.system.routes].sort((a, b) =>
+    (a.service + a.resourcePath).localeCompare(b.service + b.resourcePath),
+  )) {
+    const auth =
+      route.authorization.type === 'COGNITO_USER_POOLS'
+        ? `token with ${route.authorization.scopes.join(' or ')}`
+        : route.authorization.type === 'AWS_IAM'
+          ? 'IAM (services only)'
+          : 'public';
+    console.log(
+      `  ${route.method.padEnd(6)} ${`${runtime.apiUrl}/${route.service}${route.resourcePath}`.padEnd(58)} ${auth}`,
+    );
+  }
+  if (runtime.system.notEmulated.length > 0) {
+    console.log(
+      `\nNot emulated locally: ${runtime.system.notEmulated.map((n) => `${n.type} (${n.count})`).join(', ')}`,
+    );
+  }
+  console.log('\nDemo users:');
+  for (const user of runtime.demoUsers)
+    console.log(`  ${user.username} / ${user.password}  (${user.groups.join(', ')})`);
+  console.log(`\nGet a token:  TOKEN=$(npm run -s token -- demo@example.com)
+Try it:       curl -s ${runtime.apiUrl}/users/health
+              curl -s -X POST ${runtime.apiUrl}/users/profiles -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"email":"demo@example.com","displayName":"Demo"}'
+The README's "Run it locally" section walks through placing an order. Ctrl-C stops everything.\n`);
 
-/** Method, full path and access of every API Gateway method in a template. */
-function apiRoutes(template: Template): Array<{ method: string; path: string; access: string }> {
-  const resources = template.Resources;
-  const pathOf = (ref: unknown): string => {
-    const id = (ref as { Ref?: string })?.Ref;
-    if (!id || !resources[id] || resources[id].Type !== 'AWS::ApiGateway::Resource') return '';
-    const props = resources[id].Properties as { ParentId: unknown; PathPart: string };
-    return `${pathOf(props.ParentId)}/${props.PathPart}`;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the API, pollers, functions and the emulator...`);
+    await runtime.stop();
+    fs.rmSync(infoFile, { force: true });
+    console.log('Stopped.');
+    process.exit(0);
   };
-  return Object.values(resources)
-    .filter((r) => r.Type === 'AWS::ApiGateway::Method')
-    .map((r) => {
-      const p = r.Properties as {
-        HttpMethod: string;
-        ResourceId: unknown;
-        AuthorizationType: string;
-        AuthorizationScopes?: unknown[];
-      };
-      const scopes = (p.AuthorizationScopes ?? []).map((s) => {
-        const parts = (s as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join']?.[1];
-        return parts ? `{resource-server}${String(parts[parts.length - 1])}` : String(s);
-      });
-      return {
-        method: p.HttpMethod,
-        path: pathOf(p.ResourceId) || '/',
-        access:
-          p.AuthorizationType === 'NONE'
-            ? 'public'
-            : p.AuthorizationType === 'AWS_IAM'
-              ? 'IAM (SigV4-signed calls from other services)'
-              : `Cognito access token with scope ${scopes.join(' or ')}`,
-      };
-    })
-    .sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

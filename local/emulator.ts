@@ -1,0 +1,306 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import type { Hash, Hmac } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
+import type { EmulatorEndpoint } from './model';
+
+const MOTO_INSTALL_HINT = 'Install it with: pip install "moto[server]"';
+const HOW_TO_GET_ONE =
+  'The local runtime needs an AWS emulator: install moto (pip install "moto[server]") so that moto_server ' +
+  'is on PATH, or run LocalStack and set AWS_ENDPOINT_URL=http://localhost:4566.';
+const START_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 3_000;
+const STDERR_TAIL_CHARS = 4_000;
+
+/** Region of a moto server started here (the `local` environment is synthesized for us-east-1). */
+export const MOTO_REGION = 'us-east-1';
+/** Account id moto uses unless told otherwise. */
+export const MOTO_ACCOUNT_ID = '123456789012';
+
+/** An AWS emulator the local runtime talks to: one it started (moto) or an external one (`AWS_ENDPOINT_URL`). */
+export interface Emulator extends EmulatorEndpoint {
+  /** Stops the emulator if it was started here (kills moto by its pid); a no-op for an external one. */
+  stop(): Promise<void>;
+  /** Whether the emulator runs outside this process tree (named by `AWS_ENDPOINT_URL`). */
+  readonly external: boolean;
+  /** Process id of the moto server started here. */
+  readonly pid?: number;
+}
+
+/** A running moto server on a loopback port. */
+export interface MotoServer {
+  /** `http://127.0.0.1:{port}` */
+  readonly endpoint: string;
+  readonly pid: number;
+  /** Stops the server by its process id (SIGTERM, then SIGKILL) and waits for it to exit. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Gives the local runtime an AWS emulator: the one `AWS_ENDPOINT_URL` names (region from `AWS_REGION`, default
+ * us-east-1; credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, default `test`), or else a
+ * `moto_server` started on a free port of 127.0.0.1. Fails at once, saying how to get one, when neither is there.
+ */
+export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promise<Emulator> {
+  const credentials = {
+    accessKeyId: env.AWS_ACCESS_KEY_ID || 'test',
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY || 'test',
+  };
+  const external = env.AWS_ENDPOINT_URL?.trim();
+  if (external) {
+    return {
+      endpoint: external.replace(/\/+$/, ''),
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+      ...credentials,
+      external: true,
+      stop: async () => undefined,
+    };
+  }
+  if (!onPath('moto_server', env.PATH)) {
+    throw new Error(
+      `No AWS emulator: AWS_ENDPOINT_URL is not set and moto_server is not on PATH. ${HOW_TO_GET_ONE}`,
+    );
+  }
+  const moto = await startMotoServer();
+  return {
+    endpoint: moto.endpoint,
+    region: MOTO_REGION,
+    ...credentials,
+    external: false,
+    pid: moto.pid,
+    stop: moto.stop,
+  };
+}
+
+/**
+ * Starts `moto_server` on a free port of 127.0.0.1 and waits until it answers.
+ * Throws (with moto's stderr and an install hint) if it is not installed or does not come up.
+ */
+export async function startMotoServer(): Promise<MotoServer> {
+  if (!onPath('moto_server')) throw new Error(`moto_server is not on PATH. ${MOTO_INSTALL_HINT}`);
+  const port = await freePort();
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    detached: false,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // Keep draining stderr (moto logs every request there) so a full pipe never blocks the server.
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL_CHARS);
+  });
+  let spawnError: Error | undefined;
+  child.on('error', (error) => (spawnError = error));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = () => stopProcess(child, exited);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await answers(`${endpoint}/moto-api/`))) {
+    const failed = spawnError ?? (child.exitCode !== null || child.signalCode !== null);
+    if (failed || Date.now() > deadline) {
+      await stop();
+      const why = spawnError
+        ? spawnError.message
+        : failed
+          ? `exited with ${child.exitCode ?? child.signalCode}`
+          : `did not answer within ${START_TIMEOUT_MS / 1000} s`;
+      throw new Error(`moto_server on port ${port} ${why}. ${MOTO_INSTALL_HINT}\nstderr:\n${stderr}`);
+    }
+    await sleep(100);
+  }
+  if (child.pid === undefined) throw new Error(`moto_server on port ${port} has no process id`);
+  return { endpoint, pid: child.pid, stop };
+}
+
+/** AWS services the local runtime calls through {@link callAwsJson} (all speak the AWS JSON protocol). */
+export type JsonService = 'sqs' | 'events' | 'cognito-idp' | 'ssm' | 'dynamodb';
+
+const JSON_PROTOCOL: Record<JsonService, { readonly target: string; readonly version: string }> = {
+  sqs: { target: 'AmazonSQS', version: '1.0' },
+  events: { target: 'AWSEvents', version: '1.1' },
+  'cognito-idp': { target: 'AWSCognitoIdentityProviderService', version: '1.1' },
+  ssm: { target: 'AmazonSSM', version: '1.1' },
+  dynamodb: { target: 'DynamoDB_20120810', version: '1.0' },
+};
+
+/** An error answered by the emulator (`__type` of the AWS JSON protocol, e.g. `ResourceInUseException`). */
+export class EmulatorError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/**
+ * Calls one action of an AWS JSON-protocol API on the emulator with a SigV4-signed request (moto picks the
+ * service from the signature's scope). A stand-in for the SDK v3 clients this project does not depend on
+ * (client-sqs, client-eventbridge, client-cognito-identity-provider, client-ssm).
+ */
+export async function callAwsJson<T = Record<string, unknown>>(
+  emulator: EmulatorEndpoint,
+  service: JsonService,
+  action: string,
+  input: object,
+): Promise<T> {
+  const url = new URL(emulator.endpoint);
+  const { target, version } = JSON_PROTOCOL[service];
+  const body = JSON.stringify(input);
+  const signer = new SignatureV4({
+    service,
+    region: emulator.region,
+    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
+    sha256: NodeSha256,
+  });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`,
+    query: {},
+    headers: {
+      host: url.host,
+      'content-type': `application/x-amz-json-${version}`,
+      'x-amz-target': `${target}.${action}`,
+    },
+    body,
+  });
+  const response = await fetch(`${url.origin}${signed.path}`, {
+    method: 'POST',
+    headers: signed.headers,
+    body,
+  });
+  const text = await response.text();
+  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!response.ok) {
+    const code = String(parsed.__type ?? parsed.code ?? `HTTP${response.status}`).replace(/^.*#/, '');
+    const message = String(parsed.message ?? parsed.Message ?? text);
+    throw new EmulatorError(code, `${service} ${action} failed: ${code}: ${message}`, response.status);
+  }
+  return parsed as T;
+}
+
+/** The account id the emulator works in (STS GetCallerIdentity; moto's default when it cannot answer). */
+export async function emulatorAccountId(emulator: EmulatorEndpoint): Promise<string> {
+  const url = new URL(emulator.endpoint);
+  const body = 'Action=GetCallerIdentity&Version=2011-06-15';
+  const signer = new SignatureV4({
+    service: 'sts',
+    region: emulator.region,
+    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
+    sha256: NodeSha256,
+  });
+  try {
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: '/',
+      query: {},
+      headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body,
+    });
+    const response = await fetch(`${url.origin}/`, { method: 'POST', headers: signed.headers, body });
+    const match = /<Account>(\d+)<\/Account>/.exec(await response.text());
+    return match?.[1] ?? MOTO_ACCOUNT_ID;
+  } catch {
+    return MOTO_ACCOUNT_ID;
+  }
+}
+
+/** SHA-256 (or HMAC-SHA-256 with a secret) for the signer, on node:crypto. */
+class NodeSha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(toBuffer(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    throw new Error('NodeSha256 cannot be reset');
+  }
+}
+
+function toBuffer(data: SourceData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+function onPath(command: string, path: string | undefined = process.env.PATH): boolean {
+  return (path ?? '').split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A port that was free on 127.0.0.1 a moment ago (bound to port 0, read, released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close((error) => (error ? reject(error) : resolve(port)));
+    });
+  });
+}
+
+/** Whether a GET to `url` gets any HTTP answer (no keep-alive, so no socket outlives the check). */
+function answers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent: false, timeout: 1_000 }, (response) => {
+      response.resume();
+      resolve(true);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  signal(child.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STOP_GRACE_MS)));
+  const gone = await Promise.race([exited.then(() => true), grace]);
+  clearTimeout(timer);
+  if (!gone) {
+    signal(child.pid, 'SIGKILL');
+    await exited;
+  }
+}
+
+/** Sends `sig` to `pid`, ignoring a process that is already gone. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

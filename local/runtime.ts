@@ -1,0 +1,264 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminListGroupsForUserCommand,
+  AdminSetUserPasswordCommand,
+  CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { cdkJsonContext } from '../lib/config/cdk-context';
+import { loadEnvironmentConfig } from '../lib/config/environments';
+import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
+import { LocalApiGateway } from './api-gateway';
+import type { Emulator } from './emulator';
+import { startEmulator } from './emulator';
+import { FunctionRunner } from './function-runner';
+import type { LocalSystem } from './model';
+import { OutboxPipe } from './outbox-pipe';
+import { provision } from './provisioner';
+import { QueuePoller } from './queue-poller';
+
+/** A demo account created in the emulator's user pool. */
+export interface DemoUser {
+  readonly username: string;
+  readonly password: string;
+  readonly groups: readonly string[];
+}
+
+export const DEMO_USERS: readonly DemoUser[] = [
+  { username: 'demo@example.com', password: 'Demo-Passw0rd!', groups: ['customers'] },
+  { username: 'admin@example.com', password: 'Admin-Passw0rd!', groups: ['admins'] },
+];
+
+export interface LocalRuntimeOptions {
+  /** API port (0 = a free port). @default 3000 */
+  readonly port?: number;
+  /** Where the `local` cloud assembly is synthesized. @default cdk.out.local */
+  readonly assemblyDir?: string;
+  /** Progress and log lines. @default console.log */
+  readonly log?: (line: string) => void;
+  /** Whether queue pollers and outbox pipes run continuously. @default true */
+  readonly drive?: boolean;
+}
+
+/** The running system: where it listens and how to stop it. */
+export interface LocalRuntime {
+  readonly apiUrl: string;
+  readonly emulator: Emulator;
+  readonly system: LocalSystem;
+  readonly runner: FunctionRunner;
+  readonly pollers: QueuePoller;
+  readonly pipes: readonly OutboxPipe[];
+  readonly demoUsers: readonly DemoUser[];
+  stop(): Promise<void>;
+}
+
+const ROOT = path.join(__dirname, '..');
+
+/** Synthesizes the `local` environment exactly as `cdk synth -c env=local` would (cdk-nag included). */
+export function synthesizeLocal(outdir: string): void {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir, context: { ...cdkJsonContext(), env: 'local' } });
+  createShopSystem(app, loadEnvironmentConfig('local'));
+  addSecurityChecks(app);
+  app.synth();
+}
+
+/**
+ * Brings the reference system up on one machine: synthesizes `local`, starts (or attaches to) the AWS
+ * emulator, provisions everything from the synthesized templates, serves every API on one port, runs the
+ * bundled handlers with their template environment, and drives queues and outbox pipes.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const assemblyDir = options.assemblyDir ?? path.join(ROOT, 'cdk.out.local');
+  const started = Date.now();
+  const step = (label: string) => log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${label}`);
+
+  step('Synthesizing the local environment (bundling every function with esbuild)...');
+  synthesizeLocal(assemblyDir);
+  step('Starting the AWS emulator...');
+  const emulator = await startEmulator();
+  const stopAll: Array<() => Promise<void>> = [() => emulator.stop()];
+  try {
+    step(
+      `Emulator at ${emulator.endpoint}${emulator.external ? ' (from AWS_ENDPOINT_URL)' : ' (moto_server)'}; provisioning from the templates...`,
+    );
+    const port = options.port ?? Number(process.env.PORT ?? 3000);
+    // The API base URL must be known before provisioning (registry entries point at it); a free port is
+    // reserved first when port 0 is asked for.
+    const apiPort = port === 0 ? await freePort() : port;
+    const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
+    const system = await provision(assemblyDir, emulator, { apiBaseUrl, log: (line) => step(line) });
+
+    const runner = new FunctionRunner(system.functions, emulator, {
+      log: (fn, line) => log(`  ${fn.description.padEnd(34).slice(0, 34)} | ${line}`),
+    });
+    stopAll.unshift(() => runner.close());
+    const invoke = (key: string, event: unknown) => runner.invoke(key, event);
+
+    const pollers = new QueuePoller(system.queueMappings, emulator, invoke, {
+      log: (line) => log(`  [sqs] ${line}`),
+    });
+    const pipes = system.pipes.map(
+      (pipe) => new OutboxPipe(pipe, emulator, { log: (line: string) => log(`  [pipe] ${line}`) }),
+    );
+    stopAll.unshift(() => pollers.stop(), ...pipes.map((p) => () => p.stop()));
+
+    const identity = system.identity;
+    const gateway = new LocalApiGateway({
+      routes: system.routes,
+      gatewayResponses: system.gatewayResponses,
+      identity,
+      emulator,
+      invoke,
+      port: apiPort,
+      extraScopes: identity?.preTokenGenerationFunctionKey
+        ? (claims) =>
+            scopesFromTrigger(invoke, identity.preTokenGenerationFunctionKey!, claims, (username) =>
+              groupsOf(emulator, identity.userPoolId, username),
+            )
+        : undefined,
+      log: (line) => log(`  [api] ${line}`),
+    });
+    await gateway.start();
+    stopAll.unshift(() => gateway.stop());
+
+    if (identity) await createDemoUsers(emulator, identity.userPoolId);
+    if (options.drive ?? true) {
+      pollers.start();
+      for (const pipe of pipes) pipe.start();
+    }
+    step(`Ready: ${system.routes.length} routes on ${apiBaseUrl}`);
+
+    let stopped = false;
+    return {
+      apiUrl: apiBaseUrl,
+      emulator,
+      system,
+      runner,
+      pollers,
+      pipes,
+      demoUsers: DEMO_USERS,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const stop of stopAll)
+          await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
+      },
+    };
+  } catch (error) {
+    for (const stop of stopAll) await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The emulator does not run Cognito triggers, so the runtime runs the platform's real pre-token-generation
+ * function (the bundled asset) with the user's groups and adds the scopes it grants, as Cognito would.
+ */
+async function scopesFromTrigger(
+  invoke: (key: string, event: unknown) => Promise<unknown>,
+  functionKey: string,
+  claims: Record<string, unknown>,
+  lookupGroups: (username: string) => Promise<string[]>,
+): Promise<string[]> {
+  const rawGroups = claims['cognito:groups'];
+  const groups = Array.isArray(rawGroups)
+    ? rawGroups.map(String)
+    : typeof rawGroups === 'string'
+      ? rawGroups
+          .replace(/^\[|\]$/g, '')
+          .split(/[\s,]+/)
+          .filter(Boolean)
+      : await lookupGroups(String(claims.username ?? claims.sub));
+  const result = (await invoke(functionKey, {
+    version: '2',
+    triggerSource: 'TokenGeneration_Authentication',
+    region: 'local',
+    userName: String(claims.username ?? claims.sub),
+    request: {
+      userAttributes: {},
+      groupConfiguration: { groupsToOverride: groups, iamRolesToOverride: [] },
+      scopes: [],
+    },
+    response: {},
+  })) as {
+    response?: { claimsAndScopeOverrideDetails?: { accessTokenGeneration?: { scopesToAdd?: string[] } } };
+  };
+  return result.response?.claimsAndScopeOverrideDetails?.accessTokenGeneration?.scopesToAdd ?? [];
+}
+
+/** The user's groups, from the emulator (for tokens that do not carry the cognito:groups claim). */
+async function groupsOf(emulator: Emulator, userPoolId: string, username: string): Promise<string[]> {
+  const cognito = new CognitoIdentityProviderClient({
+    endpoint: emulator.endpoint,
+    region: emulator.region,
+    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
+  });
+  try {
+    const { Groups = [] } = await cognito.send(
+      new AdminListGroupsForUserCommand({ UserPoolId: userPoolId, Username: username }),
+    );
+    return Groups.map((g) => String(g.GroupName));
+  } finally {
+    cognito.destroy();
+  }
+}
+
+async function createDemoUsers(emulator: Emulator, userPoolId: string): Promise<void> {
+  const cognito = new CognitoIdentityProviderClient({
+    endpoint: emulator.endpoint,
+    region: emulator.region,
+    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
+  });
+  try {
+    for (const user of DEMO_USERS) {
+      await cognito.send(
+        new AdminCreateUserCommand({
+          UserPoolId: userPoolId,
+          Username: user.username,
+          MessageAction: 'SUPPRESS',
+          UserAttributes: [
+            { Name: 'email', Value: user.username },
+            { Name: 'email_verified', Value: 'true' },
+          ],
+        }),
+      );
+      await cognito.send(
+        new AdminSetUserPasswordCommand({
+          UserPoolId: userPoolId,
+          Username: user.username,
+          Password: user.password,
+          Permanent: true,
+        }),
+      );
+      for (const group of user.groups) {
+        await cognito.send(
+          new AdminAddUserToGroupCommand({
+            UserPoolId: userPoolId,
+            Username: user.username,
+            GroupName: group,
+          }),
+        );
+      }
+    }
+  } finally {
+    cognito.destroy();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,712 @@
+import { createHash, createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import type { Hash, Hmac, JsonWebKey } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
+import { LocalApiGateway } from '../../local/api-gateway';
+import { callAwsJson } from '../../local/emulator';
+import type {
+  EmulatorEndpoint,
+  LocalGatewayResponse,
+  LocalRoute,
+  RouteAuthorization,
+} from '../../local/model';
+import type { Moto } from '../support/moto';
+import { startMoto } from '../support/moto';
+
+const SERVICE = 'orders';
+const STAGE = 'v1';
+const READ_SCOPE = 'api/orders.read';
+const USER_SCOPE = 'aws.cognito.signin.user.admin';
+const PASSWORD = 'Passw0rd!-local';
+
+/** The schema RequestSchema.fromZod renders for PlaceOrderInput. */
+const PLACE_ORDER_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-04/schema#',
+  type: 'object',
+  properties: {
+    lines: {
+      minItems: 1,
+      maxItems: 50,
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          sku: { type: 'string', pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' },
+          quantity: { type: 'integer', minimum: 1, maximum: 1000 },
+        },
+        required: ['sku', 'quantity'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['lines'],
+  additionalProperties: false,
+};
+
+/** The gateway responses Microservice's addErrorResponses defines, as the provisioner reads them. */
+function errorResponses(service: string): LocalGatewayResponse[] {
+  const table: Array<[string, number | undefined, string]> = [
+    ['UNAUTHORIZED', 401, 'UNAUTHORIZED'],
+    ['ACCESS_DENIED', 403, 'FORBIDDEN'],
+    ['MISSING_AUTHENTICATION_TOKEN', 404, 'ROUTE_NOT_FOUND'],
+    ['BAD_REQUEST_BODY', 400, 'VALIDATION_FAILED'],
+    ['BAD_REQUEST_PARAMETERS', 400, 'VALIDATION_FAILED'],
+    ['EXPIRED_TOKEN', 401, 'TOKEN_EXPIRED'],
+    ['INVALID_SIGNATURE', 403, 'INVALID_SIGNATURE'],
+    ['DEFAULT_4XX', undefined, 'BAD_REQUEST'],
+    ['DEFAULT_5XX', undefined, 'UPSTREAM_ERROR'],
+  ];
+  return table.map(([type, statusCode, code]) => ({
+    service,
+    type,
+    statusCode,
+    headers: { 'Content-Type': "'application/json'" },
+    template: `{"error":{"code":"${code}","message":$context.error.messageString,"requestId":"$context.requestId"}}`,
+  }));
+}
+
+function route(
+  method: string,
+  resourcePath: string,
+  functionKey: string,
+  authorization: RouteAuthorization,
+  extra: Partial<LocalRoute> = {},
+): LocalRoute {
+  return {
+    service: SERVICE,
+    method,
+    resourcePath,
+    authorization,
+    functionKey,
+    requiredParameters: [...(resourcePath.match(/\{[^}]+\}/g) ?? [])].map(
+      (p) => `method.request.path.${p.slice(1, -1)}`,
+    ),
+    validateBody: false,
+    stage: STAGE,
+    ...extra,
+  };
+}
+
+function routesFor(userPoolId: string): LocalRoute[] {
+  const cognito = (...scopes: string[]): RouteAuthorization => ({
+    type: 'COGNITO_USER_POOLS',
+    userPoolId,
+    scopes,
+  });
+  return [
+    route('GET', '/health', 'health', { type: 'NONE' }),
+    route('GET', '/orders/search', 'search', { type: 'NONE' }),
+    route('GET', '/orders/{id}', 'get-order', cognito(READ_SCOPE)),
+    route('GET', '/orders', 'list-orders', cognito(USER_SCOPE), {
+      requiredParameters: ['method.request.querystring.customerId'],
+    }),
+    route('POST', '/orders', 'place-order', cognito(USER_SCOPE, READ_SCOPE), {
+      requestSchema: PLACE_ORDER_SCHEMA,
+      validateBody: true,
+    }),
+    route('GET', '/boom', 'boom', { type: 'NONE' }),
+    route('GET', '/malformed', 'malformed', { type: 'NONE' }),
+    route('GET', '/slow', 'slow', { type: 'NONE' }),
+    route('POST', '/internal/reserve', 'reserve', { type: 'AWS_IAM' }),
+  ];
+}
+
+interface Call {
+  readonly functionKey: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly event: any;
+}
+
+/** A fake function runner: records events and answers like a route handler. */
+function fakeInvoke(calls: Call[]) {
+  return async (functionKey: string, event: unknown): Promise<unknown> => {
+    calls.push({ functionKey, event });
+    if (functionKey === 'boom') throw new Error('handler exploded');
+    if (functionKey === 'malformed') return { body: 'no status code' };
+    if (functionKey === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
+    return {
+      statusCode: functionKey === 'place-order' ? 201 : 200,
+      headers: { 'content-type': 'application/json', 'x-function': functionKey },
+      multiValueHeaders: { 'set-cookie': ['a=1', 'b=2'] },
+      body: JSON.stringify({ functionKey }),
+    };
+  };
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+}
+
+/** One HTTP request without keep-alive. */
+function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+class TestSha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {}
+}
+
+function bytes(data: SourceData): Buffer | string {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+/** Signs a request to the gateway as a local function would (service execute-api). */
+async function signedHeaders(
+  baseUrl: string,
+  path: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  region: string,
+  body: string,
+  query: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const url = new URL(baseUrl);
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: TestSha256 });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path,
+    query,
+    headers: { host: url.host, 'content-type': 'application/json' },
+    body,
+  });
+  return signed.headers;
+}
+
+function b64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+describe('LocalApiGateway', () => {
+  let moto: Moto;
+  let emulator: EmulatorEndpoint;
+  let userPoolId: string;
+  let clientId: string;
+  let accessToken: string;
+  let otherClientToken: string;
+  let otherPoolToken: string;
+  const calls: Call[] = [];
+  const logLines: string[] = [];
+  let gateway: LocalApiGateway;
+  let baseUrl: string;
+  let scopedGateway: LocalApiGateway;
+  let scopedUrl: string;
+  const extraScopes = jest.fn(async (claims: Record<string, unknown>) =>
+    claims.username === 'alice' ? [READ_SCOPE] : [],
+  );
+
+  const cognito = <T = Record<string, unknown>>(action: string, input: object) =>
+    callAwsJson<T>(emulator, 'cognito-idp', action, input);
+
+  async function createPoolWithUser(poolName: string): Promise<{ poolId: string; clientIds: string[] }> {
+    const { UserPool } = await cognito<{ UserPool: { Id: string } }>('CreateUserPool', {
+      PoolName: poolName,
+    });
+    const poolId = UserPool.Id;
+    await cognito('CreateResourceServer', {
+      UserPoolId: poolId,
+      Identifier: 'api',
+      Name: 'api',
+      Scopes: [{ ScopeName: 'orders.read', ScopeDescription: 'Read orders' }],
+    });
+    const clientIds: string[] = [];
+    for (const name of ['web', 'cli']) {
+      const { UserPoolClient } = await cognito<{ UserPoolClient: { ClientId: string } }>(
+        'CreateUserPoolClient',
+        {
+          UserPoolId: poolId,
+          ClientName: name,
+          ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+        },
+      );
+      clientIds.push(UserPoolClient.ClientId);
+    }
+    for (const username of ['alice', 'bob']) {
+      await cognito('AdminCreateUser', {
+        UserPoolId: poolId,
+        Username: username,
+        TemporaryPassword: 'Temp-Passw0rd!',
+        MessageAction: 'SUPPRESS',
+      });
+      await cognito('AdminSetUserPassword', {
+        UserPoolId: poolId,
+        Username: username,
+        Password: PASSWORD,
+        Permanent: true,
+      });
+    }
+    for (const group of ['admins', 'customers']) {
+      await cognito('CreateGroup', { UserPoolId: poolId, GroupName: group });
+      await cognito('AdminAddUserToGroup', { UserPoolId: poolId, Username: 'alice', GroupName: group });
+    }
+    return { poolId, clientIds };
+  }
+
+  async function signIn(client: string, username: string): Promise<string> {
+    const result = await cognito<{ AuthenticationResult: { AccessToken: string } }>('InitiateAuth', {
+      ClientId: client,
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      AuthParameters: { USERNAME: username, PASSWORD: PASSWORD },
+    });
+    return result.AuthenticationResult.AccessToken;
+  }
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    emulator = {
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      accessKeyId: 'testing',
+      secretAccessKey: 'testing',
+    };
+    const pool = await createPoolWithUser('local');
+    userPoolId = pool.poolId;
+    clientId = pool.clientIds[0];
+    accessToken = await signIn(clientId, 'alice');
+    otherClientToken = await signIn(pool.clientIds[1], 'alice');
+    const otherPool = await createPoolWithUser('other');
+    otherPoolToken = await signIn(otherPool.clientIds[0], 'alice');
+
+    const common = {
+      routes: routesFor(userPoolId),
+      gatewayResponses: errorResponses(SERVICE),
+      identity: { userPoolId, userPoolClientId: clientId, groups: ['admins', 'customers'] },
+      emulator,
+      invoke: fakeInvoke(calls),
+      port: 0,
+      log: (line: string) => logLines.push(line),
+    };
+    gateway = new LocalApiGateway(common);
+    baseUrl = (await gateway.start()).url;
+    scopedGateway = new LocalApiGateway({ ...common, extraScopes });
+    scopedUrl = (await scopedGateway.start()).url;
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await scopedGateway?.stop();
+    await moto?.stop();
+  });
+
+  beforeEach(() => {
+    calls.length = 0;
+  });
+
+  const lastCall = () => calls[calls.length - 1];
+
+  it('reads access tokens as moto issues them', () => {
+    const claims = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8'));
+    expect(JSON.parse(Buffer.from(accessToken.split('.')[0], 'base64url').toString('utf8'))).toMatchObject({
+      alg: 'RS256',
+      kid: 'dummy',
+    });
+    expect(claims).toMatchObject({
+      iss: `https://cognito-idp.us-east-1.amazonaws.com/${userPoolId}`,
+      token_use: 'access',
+      client_id: clientId,
+      username: 'alice',
+      scope: USER_SCOPE,
+      'cognito:groups': ['admins', 'customers'],
+    });
+  });
+
+  it('serves a public route and logs one access line', async () => {
+    logLines.length = 0;
+    const reply = await send(`${baseUrl}/orders/health`);
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual({ functionKey: 'health' });
+    expect(reply.headers['x-function']).toBe('health');
+    expect(reply.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    const requestId = lastCall().event.requestContext.requestId;
+    expect(reply.headers['x-amzn-requestid']).toBe(requestId);
+    expect(logLines).toEqual([
+      expect.stringMatching(new RegExp(`^GET /orders/health 200 \\d+ms ${requestId}`)),
+    ]);
+  });
+
+  it('accepts the stage prefix and builds the Lambda proxy event', async () => {
+    const reply = await send(`${baseUrl}/orders/v1/health?x=1&x=2&y=3`, {
+      headers: { 'X-Correlation-Id': 'c-1' },
+    });
+    expect(reply.status).toBe(200);
+    const { event } = lastCall();
+    expect(event).toMatchObject({
+      resource: '/health',
+      path: '/health',
+      httpMethod: 'GET',
+      queryStringParameters: { x: '2', y: '3' },
+      multiValueQueryStringParameters: { x: ['1', '2'], y: ['3'] },
+      pathParameters: null,
+      body: null,
+      isBase64Encoded: false,
+      requestContext: {
+        stage: 'v1',
+        path: '/orders/v1/health',
+        resourcePath: '/health',
+        httpMethod: 'GET',
+        identity: { sourceIp: '127.0.0.1' },
+        authorizer: null,
+      },
+    });
+    expect(event.headers['X-Correlation-Id']).toBe('c-1');
+    expect(event.multiValueHeaders['X-Correlation-Id']).toEqual(['c-1']);
+    expect(event.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('prefers literal segments over parameters', async () => {
+    expect((await send(`${baseUrl}/orders/orders/search`)).json).toEqual({ functionKey: 'search' });
+  });
+
+  it('answers 401 with the UNAUTHORIZED template when the token is missing', async () => {
+    const reply = await send(`${baseUrl}/orders/orders?customerId=c1`);
+    expect(reply.status).toBe(401);
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect(reply.json).toEqual({
+      error: {
+        code: 'UNAUTHORIZED',
+        message: 'Unauthorized',
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    });
+    expect(reply.headers['x-amzn-requestid']).toBe(reply.json.error.requestId);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('passes a valid moto token (raw or Bearer) and hands the claims to the handler', async () => {
+    for (const authorization of [accessToken, `Bearer ${accessToken}`]) {
+      const reply = await send(`${baseUrl}/orders/orders?customerId=c1`, {
+        headers: { Authorization: authorization },
+      });
+      expect(reply.status).toBe(200);
+    }
+    const { claims } = lastCall().event.requestContext.authorizer;
+    expect(claims).toMatchObject({
+      client_id: clientId,
+      username: 'alice',
+      scope: USER_SCOPE,
+      token_use: 'access',
+      'cognito:groups': 'admins,customers',
+      iss: `https://cognito-idp.us-east-1.amazonaws.com/${userPoolId}`,
+    });
+    expect(typeof claims.sub).toBe('string');
+    expect(claims.exp).toMatch(/^[A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}$/);
+    expect(Object.values(claims).every((v) => typeof v === 'string')).toBe(true);
+  });
+
+  it('accepts a token of another client of the same pool', async () => {
+    const reply = await send(`${baseUrl}/orders/orders?customerId=c1`, {
+      headers: { Authorization: otherClientToken },
+    });
+    expect(reply.status).toBe(200);
+  });
+
+  it('rejects a token of another pool, a tampered token and garbage with 401', async () => {
+    const [header, payload, signature] = accessToken.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const tampered = `${header}.${b64url({ ...claims, scope: `${USER_SCOPE} ${READ_SCOPE}` })}.${signature}`;
+    for (const token of [otherPoolToken, tampered, 'not-a-jwt', `${header}.${payload}.AAAA`]) {
+      const reply = await send(`${baseUrl}/orders/orders/42`, { headers: { Authorization: token } });
+      expect(reply.status).toBe(401);
+      expect(reply.json.error.code).toBe('UNAUTHORIZED');
+    }
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers 403 when the token lacks every scope of the route', async () => {
+    const reply = await send(`${baseUrl}/orders/orders/42`, { headers: { Authorization: accessToken } });
+    expect(reply.status).toBe(403);
+    expect(reply.json.error).toMatchObject({ code: 'FORBIDDEN' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('adds the scopes a pre-token-generation trigger would grant, once per token', async () => {
+    extraScopes.mockClear();
+    for (let i = 0; i < 2; i++) {
+      const reply = await send(`${scopedUrl}/orders/orders/42`, { headers: { Authorization: accessToken } });
+      expect(reply.status).toBe(200);
+    }
+    expect(extraScopes).toHaveBeenCalledTimes(1);
+    expect(extraScopes.mock.calls[0][0]).toMatchObject({ username: 'alice', client_id: clientId });
+    const { event } = lastCall();
+    expect(event.pathParameters).toEqual({ id: '42' });
+    expect(event.resource).toBe('/orders/{id}');
+    expect(event.path).toBe('/orders/42');
+    expect(event.requestContext.authorizer.claims.scope).toBe(`${USER_SCOPE} ${READ_SCOPE}`);
+    const bob = await signIn(clientId, 'bob');
+    expect((await send(`${scopedUrl}/orders/orders/42`, { headers: { Authorization: bob } })).status).toBe(
+      403,
+    );
+  });
+
+  it('decodes path parameters', async () => {
+    await send(`${scopedUrl}/orders/orders/a%20b`, { headers: { Authorization: accessToken } });
+    expect(lastCall().event.pathParameters).toEqual({ id: 'a b' });
+  });
+
+  it('answers 400 when a required query parameter is missing', async () => {
+    const reply = await send(`${baseUrl}/orders/orders`, { headers: { Authorization: accessToken } });
+    expect(reply.status).toBe(400);
+    expect(reply.json.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'Missing required request parameters: [customerId]',
+    });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('validates the body against the schema before invoking the handler', async () => {
+    const post = (body: string) =>
+      send(`${baseUrl}/orders/orders`, {
+        method: 'POST',
+        headers: { Authorization: accessToken, 'Content-Type': 'application/json' },
+        body,
+      });
+    for (const body of [
+      '{"lines": [',
+      '',
+      JSON.stringify({ lines: [] }),
+      JSON.stringify({ lines: [{ sku: 'x' }] }),
+    ]) {
+      const reply = await post(body);
+      expect(reply.status).toBe(400);
+      expect(reply.json.error).toMatchObject({ code: 'VALIDATION_FAILED', message: 'Invalid request body' });
+    }
+    expect(calls).toHaveLength(0);
+    expect(logLines.some((l) => /BAD_REQUEST_BODY: .*\/lines\/0\/sku: must match the pattern/.test(l))).toBe(
+      true,
+    );
+
+    const body = JSON.stringify({ lines: [{ sku: 'SKU-1', quantity: 2 }] });
+    const reply = await post(body);
+    expect(reply.status).toBe(201);
+    expect(lastCall().event.body).toBe(body);
+  });
+
+  it('answers 404 for unknown routes, methods and services', async () => {
+    for (const url of [`${baseUrl}/orders/nope`, `${baseUrl}/orders/health/extra`]) {
+      const reply = await send(url);
+      expect(reply.status).toBe(404);
+      expect(reply.json.error).toMatchObject({
+        code: 'ROUTE_NOT_FOUND',
+        message: 'Missing Authentication Token',
+      });
+    }
+    expect((await send(`${baseUrl}/orders/health`, { method: 'DELETE' })).status).toBe(404);
+    const unknown = await send(`${baseUrl}/payments/health`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error).toMatchObject({
+      code: 'ROUTE_NOT_FOUND',
+      message: expect.stringContaining('orders'),
+    });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('answers 502 when the handler throws or returns a malformed response, and logs it', async () => {
+    for (const path of ['boom', 'malformed']) {
+      const reply = await send(`${baseUrl}/orders/${path}`);
+      expect(reply.status).toBe(502);
+      expect(reply.json.error).toMatchObject({ code: 'UPSTREAM_ERROR', message: 'Internal server error' });
+    }
+    expect(logLines.some((l) => l.includes('boom failed: Error: handler exploded'))).toBe(true);
+  });
+
+  it('handles requests concurrently', async () => {
+    const started = Date.now();
+    const replies = await Promise.all(Array.from({ length: 5 }, () => send(`${baseUrl}/orders/slow`)));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(Date.now() - started).toBeLessThan(1_200);
+  });
+
+  describe('AWS_IAM routes', () => {
+    const path = '/orders/v1/internal/reserve';
+    const body = JSON.stringify({ orderId: 'o-1' });
+
+    it('rejects unsigned requests with 403', async () => {
+      const reply = await send(`${baseUrl}${path}`, { method: 'POST', body });
+      expect(reply.status).toBe(403);
+      expect(reply.json.error.code).toBe('FORBIDDEN');
+      expect(calls).toHaveLength(0);
+    });
+
+    it('accepts a request signed with the emulator credentials and passes the caller', async () => {
+      const headers = await signedHeaders(baseUrl, path, emulator, emulator.region, body, { a: 'b c' });
+      const reply = await send(`${baseUrl}${path}?a=b%20c`, { method: 'POST', headers, body });
+      expect(reply.status).toBe(200);
+      expect(lastCall().event.requestContext.identity).toMatchObject({
+        accessKey: 'testing',
+        userArn: expect.stringMatching(/^arn:aws:iam::\d{12}:/),
+        caller: expect.any(String),
+      });
+      expect(lastCall().event.body).toBe(body);
+    });
+
+    it('rejects a wrong secret, a changed body and an unknown key with 403', async () => {
+      const wrongSecret = await signedHeaders(
+        baseUrl,
+        path,
+        { accessKeyId: 'testing', secretAccessKey: 'wrong' },
+        emulator.region,
+        body,
+      );
+      const wrong = await send(`${baseUrl}${path}`, { method: 'POST', headers: wrongSecret, body });
+      expect(wrong.status).toBe(403);
+      expect(wrong.json.error.code).toBe('INVALID_SIGNATURE');
+
+      const good = await signedHeaders(baseUrl, path, emulator, emulator.region, body);
+      const changed = await send(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: good,
+        body: '{"orderId":"o-2"}',
+      });
+      expect(changed.status).toBe(403);
+
+      const unknownKey = await signedHeaders(
+        baseUrl,
+        path,
+        { accessKeyId: 'AKIAOTHER', secretAccessKey: 'testing' },
+        emulator.region,
+        body,
+      );
+      expect((await send(`${baseUrl}${path}`, { method: 'POST', headers: unknownKey, body })).status).toBe(
+        403,
+      );
+      expect(calls).toHaveLength(0);
+    });
+  });
+
+  describe('with its own signing key (expiry and claim checks)', () => {
+    const poolId = 'us-east-1_LocalTest';
+    const webClient = 'local-web-client';
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk: JsonWebKey = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
+    let jwksServer: Server;
+    let jwksRequests = 0;
+    let ownGateway: LocalApiGateway;
+    let ownUrl: string;
+
+    function token(overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}): string {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = {
+        iss: `https://cognito-idp.us-east-1.amazonaws.com/${poolId}`,
+        sub: randomUUID(),
+        client_id: webClient,
+        token_use: 'access',
+        scope: READ_SCOPE,
+        username: 'carol',
+        iat: now,
+        exp: now + 3600,
+        ...overrides,
+      };
+      const signed = `${b64url({ alg: 'RS256', kid: 'k1', ...header })}.${b64url(claims)}`;
+      return `${signed}.${sign('RSA-SHA256', Buffer.from(signed), privateKey).toString('base64url')}`;
+    }
+
+    beforeAll(async () => {
+      // Stands in for the emulator: the pool's JWKS, and DescribeUserPoolClient knowing no client.
+      jwksServer = createServer((req, res) => {
+        if (req.method === 'GET' && req.url === `/${poolId}/.well-known/jwks.json`) {
+          jwksRequests++;
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+          return;
+        }
+        req.resume();
+        res
+          .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
+          .end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no such client' }));
+      });
+      await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+      const endpoint = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
+      ownGateway = new LocalApiGateway({
+        routes: routesFor(poolId),
+        gatewayResponses: errorResponses(SERVICE),
+        identity: { userPoolId: poolId, userPoolClientId: webClient, groups: [] },
+        emulator: { ...emulator, endpoint },
+        invoke: fakeInvoke(calls),
+        port: 0,
+      });
+      ownUrl = (await ownGateway.start()).url;
+    });
+
+    afterAll(async () => {
+      await ownGateway?.stop();
+      await new Promise((resolve) => jwksServer?.close(resolve));
+    });
+
+    const get = (authorization: string) =>
+      send(`${ownUrl}/orders/orders/7`, { headers: { Authorization: authorization } });
+
+    it('accepts a valid token and fetches the JWKS once', async () => {
+      expect((await get(token())).status).toBe(200);
+      expect((await get(`Bearer ${token()}`)).status).toBe(200);
+      expect(jwksRequests).toBe(1);
+    });
+
+    it('answers 401 with the EXPIRED_TOKEN template for an expired token', async () => {
+      const reply = await get(token({ exp: Math.floor(Date.now() / 1000) - 1 }));
+      expect(reply.status).toBe(401);
+      expect(reply.json.error).toMatchObject({
+        code: 'TOKEN_EXPIRED',
+        message: 'The incoming token has expired',
+      });
+    });
+
+    it('rejects wrong issuer, id tokens, unknown clients, unknown keys and other algorithms', async () => {
+      const bad = [
+        token({ iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other' }),
+        token({ token_use: 'id' }),
+        token({ client_id: 'not-a-client' }),
+        token({}, { kid: 'k2' }),
+        token({}, { alg: 'HS256' }),
+      ];
+      for (const t of bad) {
+        const reply = await get(t);
+        expect(reply.status).toBe(401);
+        expect(reply.json.error.code).toBe('UNAUTHORIZED');
+      }
+      expect(calls).toHaveLength(0);
+    });
+  });
+});
