@@ -1,5 +1,7 @@
 /** `npm run -s token -- <username>`: prints an access token for a demo user of the running `npm start`. */
 import * as fs from 'node:fs';
+// This machine may run Node 20; the SDK's notice that its 2027 releases need Node 22 is not actionable here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import * as path from 'node:path';
 import type { RuntimeInfo } from '../local/token';
 import { RUNTIME_INFO_FILE, signIn } from '../local/token';

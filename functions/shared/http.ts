@@ -77,6 +77,11 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
       };
       const result = await route(request);
       countOutcome(result.statusCode);
+      logger.info('Request completed', {
+        method: event.httpMethod,
+        path: event.path,
+        statusCode: result.statusCode,
+      });
       return respond(result.statusCode, result.body, correlationId, result.headers);
     } catch (error) {
       const response = errorResponse(error, correlationId, requestId);
