@@ -1,11 +1,11 @@
-import { createHash, createHmac, createPublicKey, randomUUID, timingSafeEqual, verify } from 'node:crypto';
-import type { Hash, Hmac, JsonWebKey, KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID, timingSafeEqual, verify } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
+import { Sha256 } from '../functions/shared/resilience/sha256';
 import { callAwsJson, EmulatorError } from './emulator';
 import { validateJsonSchema } from './json-schema';
 import type { EmulatorEndpoint, Invoke, LocalGatewayResponse, LocalIdentity, LocalRoute } from './model';
@@ -587,7 +587,7 @@ export class LocalApiGateway {
       service,
       region,
       credentials: { accessKeyId, secretAccessKey: emulator.secretAccessKey, sessionToken },
-      sha256: NodeSha256,
+      sha256: Sha256,
       applyChecksum: false,
     });
     const signed = await signer.sign(
@@ -1068,29 +1068,6 @@ function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** SHA-256 / HMAC-SHA-256 on node:crypto, in the shape @smithy/signature-v4 expects. */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(toBuffer(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    throw new Error('NodeSha256 cannot be reset');
-  }
-}
-
-function toBuffer(data: SourceData): Buffer | string {
-  if (typeof data === 'string') return data;
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }
 
 // --- Utilities ------------------------------------------------------------------------------------------

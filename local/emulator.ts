@@ -1,13 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
-import type { Hash, Hmac } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
+import { Sha256 } from '../functions/shared/resilience/sha256';
 import type { EmulatorEndpoint } from './model';
 
 const MOTO_INSTALL_HINT = 'Install it with: pip install "moto[server]"';
@@ -159,7 +157,7 @@ export async function callAwsJson<T = Record<string, unknown>>(
     service,
     region: emulator.region,
     credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-    sha256: NodeSha256,
+    sha256: Sha256,
   });
   const signed = await signer.sign({
     method: 'POST',
@@ -198,7 +196,7 @@ export async function emulatorAccountId(emulator: EmulatorEndpoint): Promise<str
     service: 'sts',
     region: emulator.region,
     credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-    sha256: NodeSha256,
+    sha256: Sha256,
   });
   try {
     const signed = await signer.sign({
@@ -217,29 +215,6 @@ export async function emulatorAccountId(emulator: EmulatorEndpoint): Promise<str
   } catch {
     return MOTO_ACCOUNT_ID;
   }
-}
-
-/** SHA-256 (or HMAC-SHA-256 with a secret) for the signer, on node:crypto. */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(toBuffer(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    throw new Error('NodeSha256 cannot be reset');
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }
 
 function onPath(command: string, path: string | undefined = process.env.PATH): boolean {

@@ -1,11 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
-import type { Hash as NodeHash, Hmac } from 'node:crypto';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentityProvider, QueryParameterBag, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentityProvider, QueryParameterBag } from '@smithy/types';
 import { logger } from '../powertools';
 import { CircuitBreaker } from './circuit-breaker';
 import { withRetry } from './retry';
+import { Sha256 } from './sha256';
 import type { RetryOptions } from './retry';
 
 /**
@@ -368,28 +367,4 @@ function failureOf(error: unknown, timeoutMs: number): string {
   if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
   const code = (cause as { code?: unknown } | undefined)?.code;
   return `failed: ${typeof message === 'string' ? message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`;
-}
-
-/** SHA-256 (or HMAC-SHA-256 when given a secret) on node:crypto, in the shape SignatureV4 expects. */
-class Sha256 {
-  private readonly hash: NodeHash | Hmac;
-
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
-  }
-
-  update(data: SourceData, encoding?: 'utf8' | 'ascii' | 'latin1'): void {
-    if (typeof data === 'string') this.hash.update(data, encoding ?? 'utf8');
-    else this.hash.update(toBytes(data));
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-function toBytes(data: SourceData): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
 }
