@@ -95,7 +95,15 @@ export async function startMotoServer(): Promise<MotoServer> {
   let spawnError: Error | undefined;
   child.on('error', (error) => (spawnError = error));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = () => stopProcess(child, exited);
+  // Whatever ends this process (a crash, process.exit, a signal handled by exiting), moto goes with it.
+  const killOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    await stopProcess(child, exited);
+    process.removeListener('exit', killOnExit);
+  };
 
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;

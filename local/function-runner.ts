@@ -213,6 +213,8 @@ export class FunctionRunner {
   /** Terminates every execution environment; invocations in progress reject. */
   async close(): Promise<void> {
     this.closed = true;
+    // Wake every invocation waiting for a free environment: it sees `closed` and rejects instead of hanging.
+    for (const pool of this.pools.values()) for (const wake of pool.waiting.splice(0)) wake();
     const all = [...this.pools.values()].flatMap((pool) => pool.environments);
     this.pools.clear();
     await Promise.all(

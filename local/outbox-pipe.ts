@@ -228,7 +228,8 @@ export class OutboxPipe {
     let pending = entries;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) {
-        if (attempt > this.pipe.maximumRetryAttempts) break;
+        // -1 means "retry until the record expires" in AWS: unbounded here.
+        if (this.pipe.maximumRetryAttempts >= 0 && attempt > this.pipe.maximumRetryAttempts) break;
         await sleep(Math.min(MAX_RETRY_DELAY_MS, this.retryBaseDelayMs * 2 ** (attempt - 1)));
       }
       try {

@@ -12,6 +12,20 @@ import { startLocalRuntime } from '../local/runtime';
 import type { RuntimeInfo } from '../local/token';
 import { RUNTIME_INFO_FILE } from '../local/token';
 
+let shutdown: ((signal: string) => Promise<void>) | undefined;
+let signals = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    signals += 1;
+    // During start-up, or on a second Ctrl-C while stopping: exit now (the emulator is killed on exit).
+    if (!shutdown || signals > 1) {
+      console.log(`\n${signal}: exiting now.`);
+      process.exit(130);
+    }
+    void shutdown(signal);
+  });
+}
+
 async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ port: Number(process.env.PORT ?? 3000) });
   const infoFile = path.join(__dirname, '..', RUNTIME_INFO_FILE);
@@ -60,18 +74,15 @@ Try it:       curl -s ${runtime.apiUrl}/users/health
               curl -s -X POST ${runtime.apiUrl}/users/profiles -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"email":"demo@example.com","displayName":"Demo"}'
 The README's "Run it locally" section walks through placing an order. Ctrl-C stops everything.\n`);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the API, pollers, functions and the emulator...`);
+  shutdown = async (signal: string) => {
+    console.log(
+      `\n${signal}: stopping the API, pollers, functions and the emulator (Ctrl-C again to exit at once)...`,
+    );
     await runtime.stop();
     fs.rmSync(infoFile, { force: true });
     console.log('Stopped.');
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -123,15 +122,26 @@ export class EventSubscription extends Construct {
     super(scope, id);
     if (props.events.length === 0)
       fail('EventSubscription', 'events', [], 'subscribe to at least one event type');
+    if (!(props.encryptionKey instanceof kms.Key)) {
+      // EventBridge may use the key only if its key policy says so (the SQS target adds that, limited to this
+      // account), and an imported key's policy cannot be changed here: deliveries would fail silently.
+      fail(
+        'EventSubscription',
+        'encryptionKey',
+        props.encryptionKey.node.path,
+        'must be a kms.Key created in this app, so EventBridge can be allowed to use it',
+      );
+    }
     const timeout = props.timeout ?? Duration.seconds(30);
-    const minimumVisibility = timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR;
+    const minimumVisibility =
+      timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + (props.maxBatchingWindow?.toSeconds() ?? 0);
     const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(minimumVisibility);
     if (visibilityTimeout.toSeconds() < minimumVisibility) {
       fail(
         'EventSubscription',
         'visibilityTimeout',
         `${visibilityTimeout.toSeconds()}s`,
-        `must be at least ${VISIBILITY_TIMEOUT_FACTOR} × the consumer timeout (${minimumVisibility}s)`,
+        `must be at least ${VISIBILITY_TIMEOUT_FACTOR} × the consumer timeout plus the batching window (${minimumVisibility}s)`,
       );
     }
     if (visibilityTimeout.toSeconds() > 43200) {
@@ -169,14 +179,6 @@ export class EventSubscription extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
-    // EventBridge encrypts what it delivers with the queues' key.
-    if (props.encryptionKey instanceof kms.Key) {
-      props.encryptionKey.grant(
-        new iam.ServicePrincipal('events.amazonaws.com'),
-        'kms:Decrypt',
-        'kms:GenerateDataKey',
-      );
-    }
 
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: props.eventBus,

@@ -66,17 +66,35 @@ describe('EventSubscription', () => {
     }
   });
 
-  it('lets EventBridge use the key to deliver encrypted messages', () => {
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          }),
-        ]),
-      },
-    });
+  it('lets EventBridge (from this account only) use the key to deliver encrypted messages', () => {
+    const key = Object.values(template.findResources('AWS::KMS::Key'))[0];
+    const forEvents = key.Properties.KeyPolicy.Statement.filter(
+      (s: { Principal?: { Service?: string } }) => s.Principal?.Service === 'events.amazonaws.com',
+    );
+    expect(forEvents.length).toBeGreaterThan(0);
+    for (const statement of forEvents) {
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      });
+    }
+  });
+
+  it('fails when the key is imported (its policy could not let EventBridge in)', () => {
+    const stack = new Stack(appWithoutBundling(), 'Imported');
+    expect(
+      () =>
+        new EventSubscription(stack, 'Sub', {
+          serviceName: 'inventory',
+          appName: 'Shop',
+          metricsNamespace: 'Shop',
+          eventBus: new events.EventBus(stack, 'Bus'),
+          events: [EventType.of('orders', 'OrderPlaced')],
+          entry: HEALTH_HANDLER,
+          encryptionKey: kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/abc'),
+        }),
+    ).toThrow(
+      /EventSubscription: invalid encryptionKey "Imported\/Key": must be a kms.Key created in this app/,
+    );
   });
 
   it('invokes the consumer in batches with partial batch failure reporting and a concurrency bulkhead', () => {
@@ -102,7 +120,7 @@ describe('EventSubscription', () => {
 
   it('fails when the visibility timeout is shorter than 6 × the consumer timeout', () => {
     expect(() => build({ visibilityTimeout: Duration.seconds(60) })).toThrow(
-      /EventSubscription: invalid visibilityTimeout "60s": must be at least 6 × the consumer timeout \(120s\)/,
+      /EventSubscription: invalid visibilityTimeout "60s": must be at least 6 × the consumer timeout plus the batching window \(120s\)/,
     );
   });
 

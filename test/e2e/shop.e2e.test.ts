@@ -183,6 +183,39 @@ describe('the shop, end to end on the local runtime', () => {
     });
   }, 60_000);
 
+  it('compensates: cancelling a confirmed order releases its reserved stock', async () => {
+    expect((await call('PUT', '/inventory/inventory/SKU-E2E-5', admin, { available: 4 })).status).toBe(200);
+    const placed = await call('POST', '/orders/orders', customer, {
+      lines: [{ sku: 'SKU-E2E-5', quantity: 3 }],
+    });
+    const confirmed = await eventually(
+      () => call('GET', `/orders/orders/${placed.body.id}`, customer),
+      (r) => r.body?.status !== 'PENDING',
+    );
+    expect(confirmed.body.status).toBe('CONFIRMED');
+    expect((await call('GET', '/inventory/inventory/SKU-E2E-5', customer)).body).toMatchObject({
+      available: 1,
+      reserved: 3,
+    });
+
+    const cancelled = await call('POST', `/orders/orders/${placed.body.id}/cancel`, customer);
+    expect(cancelled).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
+    const released = await eventually(
+      () => call('GET', '/inventory/inventory/SKU-E2E-5', customer),
+      (r) => r.body?.reserved === 0,
+    );
+    expect(released.body).toMatchObject({ available: 4, reserved: 0 });
+    const reservation = (await itemsOf('inventory')).find((i) => i.pk?.S === `RESERVATION#${placed.body.id}`);
+    expect(reservation?.status?.S).toBe('RELEASED');
+    expect(
+      (await itemsOf('inventory')).some(
+        (i) => i.eventType?.S === 'StockReleased' && i.data?.S?.includes(placed.body.id),
+      ),
+    ).toBe(true);
+    // A cancelled order cannot be cancelled again.
+    expect((await call('POST', `/orders/orders/${placed.body.id}/cancel`, customer)).status).toBe(409);
+  }, 60_000);
+
   it('gives a duplicated event one effect', async () => {
     expect((await call('PUT', '/inventory/inventory/SKU-E2E-3', admin, { available: 10 })).status).toBe(200);
     const orderId = randomUUID();

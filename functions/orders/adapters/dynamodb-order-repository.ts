@@ -54,6 +54,26 @@ export class DynamoDbOrderRepository implements OrderRepository {
     return Items.map(toOrder);
   }
 
+  async findReplay(
+    customerId: string,
+    idempotencyKey: string,
+    lines: Order['lines'],
+  ): Promise<Order | undefined> {
+    const first = await processedResult(
+      this.client,
+      this.layout,
+      `ORDER-REQUEST#${customerId}#${idempotencyKey}`,
+    );
+    if (!first) return undefined;
+    if (first.requestHash !== hashOf(lines)) {
+      throw new UnprocessableError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was used for a different order',
+      );
+    }
+    return this.get(String(first.orderId));
+  }
+
   async place(order: Order, correlationId: string, idempotencyKey?: string): Promise<PlaceResult> {
     const tx = this.tx(correlationId);
     tx.put(
@@ -127,8 +147,13 @@ export class DynamoDbOrderRepository implements OrderRepository {
     try {
       await tx.commit(this.client);
     } catch (error) {
-      if (error instanceof TransactionConflictError && error.failed('order'))
-        throw new ConcurrentChangeError(next.id);
+      const orderConflict =
+        error instanceof TransactionConflictError &&
+        error.labels.some(
+          (label, i) =>
+            label === 'order' && ['ConditionalCheckFailed', 'TransactionConflict'].includes(error.reasons[i]),
+        );
+      if (orderConflict) throw new ConcurrentChangeError(next.id);
       throw error;
     }
   }

@@ -43,6 +43,11 @@ export class OrderService {
     correlationId: string,
     idempotencyKey?: string,
   ): Promise<PlaceResult> {
+    // A retry of an accepted request is answered from the store, even while users is unavailable.
+    if (idempotencyKey) {
+      const earlier = await this.orders.findReplay(actor.userId, idempotencyKey, input.lines);
+      if (earlier) return { order: earlier, replayed: true };
+    }
     if (!(await this.customers.exists(actor.userId))) {
       throw new UnprocessableError(
         'CUSTOMER_PROFILE_REQUIRED',

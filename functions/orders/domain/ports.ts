@@ -1,3 +1,4 @@
+import { ConflictError } from '../../shared/errors';
 import type { Order, OrderStatus } from './order';
 
 /** An event the repository stores atomically with a state change (published through the outbox). */
@@ -18,6 +19,11 @@ export interface OrderRepository {
   get(id: string): Promise<Order | undefined>;
   listByCustomer(customerId: string, limit: number): Promise<Order[]>;
   /** Stores a new order and OrderPlaced; with `idempotencyKey`, a repeat returns the first order instead. */
+  /**
+   * The order an earlier request with this Idempotency-Key placed, if any; throws 422 IDEMPOTENCY_KEY_REUSED
+   * if that request had other lines.
+   */
+  findReplay(customerId: string, idempotencyKey: string, lines: Order['lines']): Promise<Order | undefined>;
   place(order: Order, correlationId: string, idempotencyKey?: string): Promise<PlaceResult>;
   /**
    * Stores `next` only if the stored order is still `expectedStatus` at `expectedVersion`, with its event.
@@ -34,11 +40,13 @@ export interface OrderRepository {
   ): Promise<void>;
 }
 
-/** The order changed between read and write; re-read and decide again. */
-export class ConcurrentChangeError extends Error {
+/** The order changed between read and write (409: the client may read it again and retry). */
+export class ConcurrentChangeError extends ConflictError {
   constructor(public readonly orderId: string) {
-    super(`Order ${orderId} changed concurrently`);
-    this.name = 'ConcurrentChangeError';
+    super(
+      'ORDER_CHANGED',
+      `Order ${orderId} changed while this request was processed; read it again and retry`,
+    );
   }
 }
 

@@ -25,6 +25,11 @@ export class InMemoryOrderRepository implements OrderRepository {
       .slice(0, limit);
   }
 
+  async findReplay(customerId: string, idempotencyKey: string): Promise<Order | undefined> {
+    const orderId = this.markers.get(`ORDER-REQUEST#${customerId}#${idempotencyKey}`);
+    return orderId ? this.orders.get(orderId) : undefined;
+  }
+
   async place(order: Order, correlationId: string, idempotencyKey?: string): Promise<PlaceResult> {
     const marker = idempotencyKey && `ORDER-REQUEST#${order.customerId}#${idempotencyKey}`;
     if (marker && this.markers.has(marker))

@@ -93,3 +93,12 @@ describe('orders stock-results consumer', () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
   });
 });
+
+describe('orders stock-results consumer, unknown orders', () => {
+  it('acknowledges a stock result for an order that does not exist instead of retrying it forever', async () => {
+    ddb.on(GetCommand).resolves({});
+    const result = await handler(sqsEvent(busRecord('m-unknown', reserved, 'StockReserved')), lambdaContext);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+});

@@ -113,6 +113,27 @@ describe('OrderService', () => {
     expect(repository.events).toHaveLength(1);
   });
 
+  it('answers a retried request from the store even while users is unavailable', async () => {
+    const repository = new InMemoryOrderRepository();
+    const up = new OrderService(
+      repository,
+      new FixedCustomerDirectory(true),
+      () => new Date(),
+      () => '00000000-0000-4000-8000-000000000001',
+    );
+    const first = await up.place(alice, LINES, 'c', 'key-12345678');
+    const down = new OrderService(
+      repository,
+      new FixedCustomerDirectory(new DependencyUnavailableError('users', 30)),
+      () => new Date(),
+      () => 'x',
+    );
+    await expect(down.place(alice, LINES, 'c', 'key-12345678')).resolves.toEqual({
+      order: first.order,
+      replayed: true,
+    });
+  });
+
   it('saga: stock reserved confirms a pending order and records OrderConfirmed', async () => {
     const { service, repository } = setup();
     const { order } = await service.place(alice, LINES, 'c');
