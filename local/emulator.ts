@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -83,9 +83,11 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
 export async function startMotoServer(): Promise<MotoServer> {
   if (!onPath('moto_server')) throw new Error(`moto_server is not on PATH. ${MOTO_INSTALL_HINT}`);
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const [command, args] = motoCommand(port);
+  const child = spawn(command, args, {
     detached: false,
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MOTO_PORT: String(port) },
   });
   // Keep draining stderr (moto logs every request there) so a full pipe never blocks the server.
   let stderr = '';
@@ -223,6 +225,33 @@ export async function emulatorAccountId(emulator: EmulatorEndpoint): Promise<str
   } catch {
     return MOTO_ACCOUNT_ID;
   }
+}
+
+/**
+ * moto serves each request on its own thread and does not lock DynamoDB: two transactions can interleave and
+ * break the all-or-nothing, conditional semantics DynamoDB guarantees (seen: a reservation that oversold).
+ * This launcher runs the same moto server with DynamoDB requests serialized behind one lock, while SQS long
+ * polls and everything else stay concurrent.
+ */
+const SERIALIZED_MOTO = [
+  'import os, sys, threading',
+  'from werkzeug.serving import run_simple',
+  'from moto.server import DomainDispatcherApplication, create_backend_app',
+  'app = DomainDispatcherApplication(create_backend_app)',
+  'lock = threading.Lock()',
+  'def serialized(environ, start_response):',
+  "    if environ.get('HTTP_X_AMZ_TARGET', '').startswith('DynamoDB'):",
+  '        with lock:',
+  '            return list(app(environ, start_response))',
+  '    return app(environ, start_response)',
+  'run_simple(sys.argv[1], int(sys.argv[2]), serialized, threaded=True)',
+].join('\n');
+
+/** How to start moto: the serializing launcher when python3 can import moto, else plain moto_server. */
+function motoCommand(port: number): [string, string[]] {
+  const probe = spawnSync('python3', ['-c', 'import moto.server, werkzeug.serving'], { stdio: 'ignore' });
+  if (probe.status === 0) return ['python3', ['-c', SERIALIZED_MOTO, '127.0.0.1', String(port)]];
+  return ['moto_server', ['-H', '127.0.0.1', '-p', String(port)]];
 }
 
 function onPath(command: string, path: string | undefined = process.env.PATH): boolean {

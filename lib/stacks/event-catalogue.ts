@@ -36,7 +36,7 @@ export function renderEventCatalogue(appName: string, services: readonly Service
     `platform bus, with EventBridge \`source\` \`${appName.toLowerCase()}.{producer}\` and \`detail-type\` = \`type\`.`,
     'Producers write events to their transactional outbox; consumers receive them through their own SQS queue.',
     'On the bus the pipe delivers `version` as a string and `data` as JSON text (EventBridge Pipes input templates',
-    'insert strings); the runtime kit\'s envelope parser restores both, so rules should match on `source` and',
+    "insert strings); the runtime kit's envelope parser restores both, so rules should match on `source` and",
     '`detail-type`, not on `data` fields.',
     '',
     '| Event | Version | Producer | Consumers | What happened |',
