@@ -161,8 +161,8 @@ describe('DynamoDbStockStore against DynamoDB (moto)', () => {
     const orderIds = Array.from({ length: 12 }, () => randomUUID());
 
     // All 12 deliveries are in flight at once and interleave freely (a rejection is a second transaction).
-    // moto receives them over one connection (see dynamoClientFor): it applies each transaction atomically,
-    // as DynamoDB does, which moto 5.2 does not do for requests arriving in parallel.
+    // They reach the emulator over many connections; local/emulator.ts serializes DynamoDB requests so each
+    // transaction applies atomically, as DynamoDB does (plain moto 5.2 threads could interleave them).
     const outcomes = await Promise.all(
       orderIds.map((orderId) => reserveAsRedelivered(store, orderId, [{ sku: 'SKU-HOT', quantity: 1 }])),
     );

@@ -27,10 +27,8 @@ export async function startMoto(): Promise<Moto> {
 export interface ClientOptions {
   /**
    * How many HTTP connections the client may open to moto.
-   * @default 1 - moto applies one request at a time. moto 5.2 runs each request on its own thread and its
-   * TransactWriteItems takes no lock (it checks conditions, writes, and on cancel restores a deep copy of the
-   * table), so concurrent transactions can both pass a condition or undo each other. One connection gives the
-   * serial order DynamoDB guarantees for transactions; callers still have many requests in flight at once.
+   * @default 50 - concurrent requests, as Lambda functions would send them. The emulator started by
+   * local/emulator.ts serializes DynamoDB requests (plain moto would let concurrent transactions interleave).
    */
   readonly connections?: number;
 }
@@ -41,7 +39,7 @@ export function dynamoClientFor(endpoint: string, options: ClientOptions = {}): 
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: options.connections ?? 1 }) },
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: options.connections ?? 50 }) },
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
