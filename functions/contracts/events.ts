@@ -1,11 +1,14 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { toJSONSchema } from 'zod/v4/core';
+import type { $ZodType, output } from 'zod/v4/core';
+import '../shared/schema';
 
 /**
  * The event contracts of the system: one zod schema per event type, shared by the producer (which
  * validates before writing to its outbox) and every consumer (which parses with the same schema).
  * A breaking change is a new version; the catalogue (docs/events.md) is generated from this file.
  */
-export interface EventContract<TSchema extends z.ZodType = z.ZodType> {
+export interface EventContract<TSchema extends $ZodType = $ZodType> {
   /** Event name, also the EventBridge detail-type. */
   readonly type: string;
   /** Schema version; consumers accept only versions they know. */
@@ -19,22 +22,27 @@ export interface EventContract<TSchema extends z.ZodType = z.ZodType> {
 }
 
 /** The data type of a contract. */
-export type DataOf<C extends EventContract> = z.infer<C['schema']>;
+export type DataOf<C extends EventContract> = output<C['schema']>;
 
-function contract<TSchema extends z.ZodType>(definition: EventContract<TSchema>): EventContract<TSchema> {
+function contract<TSchema extends $ZodType>(definition: EventContract<TSchema>): EventContract<TSchema> {
   return definition;
 }
 
 const orderId = z.uuid();
-const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123');
-const orderLine = z.object({ sku, quantity: z.number().int().min(1).max(1000) });
+const sku = z.string().check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
+const orderLine = z.object({ sku, quantity: z.int().check(z.minimum(1), z.maximum(1000)) });
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 export const OrderPlaced = contract({
   type: 'OrderPlaced',
   version: 1,
   producer: 'orders',
   description: 'A customer placed an order; it waits for stock to be reserved.',
-  schema: z.object({ orderId, customerId: z.string().min(1), lines: z.array(orderLine).min(1).max(50) }),
+  schema: z.object({
+    orderId,
+    customerId: nonEmpty(),
+    lines: z.array(orderLine).check(z.minLength(1), z.maxLength(50)),
+  }),
 });
 
 export const OrderConfirmed = contract({
@@ -42,7 +50,7 @@ export const OrderConfirmed = contract({
   version: 1,
   producer: 'orders',
   description: 'Stock was reserved for every line; the order is confirmed.',
-  schema: z.object({ orderId, customerId: z.string().min(1) }),
+  schema: z.object({ orderId, customerId: nonEmpty() }),
 });
 
 export const OrderRejected = contract({
@@ -50,7 +58,7 @@ export const OrderRejected = contract({
   version: 1,
   producer: 'orders',
   description: 'The order cannot be fulfilled (e.g. out of stock); any reservation must be released.',
-  schema: z.object({ orderId, customerId: z.string().min(1), reason: z.string().min(1) }),
+  schema: z.object({ orderId, customerId: nonEmpty(), reason: nonEmpty() }),
 });
 
 export const OrderCancelled = contract({
@@ -58,7 +66,7 @@ export const OrderCancelled = contract({
   version: 1,
   producer: 'orders',
   description: 'The customer cancelled the order; its reservation must be released.',
-  schema: z.object({ orderId, customerId: z.string().min(1) }),
+  schema: z.object({ orderId, customerId: nonEmpty() }),
 });
 
 export const StockReserved = contract({
@@ -66,7 +74,7 @@ export const StockReserved = contract({
   version: 1,
   producer: 'inventory',
   description: 'Every line of an order was reserved.',
-  schema: z.object({ orderId, lines: z.array(orderLine).min(1) }),
+  schema: z.object({ orderId, lines: z.array(orderLine).check(z.minLength(1)) }),
 });
 
 export const StockRejected = contract({
@@ -74,7 +82,7 @@ export const StockRejected = contract({
   version: 1,
   producer: 'inventory',
   description: 'At least one line could not be reserved; nothing was reserved.',
-  schema: z.object({ orderId, reason: z.string().min(1), unavailableSkus: z.array(sku) }),
+  schema: z.object({ orderId, reason: nonEmpty(), unavailableSkus: z.array(sku) }),
 });
 
 export const StockReleased = contract({
@@ -82,7 +90,7 @@ export const StockReleased = contract({
   version: 1,
   producer: 'inventory',
   description: "An order's reservation was released (compensation).",
-  schema: z.object({ orderId, lines: z.array(orderLine).min(1) }),
+  schema: z.object({ orderId, lines: z.array(orderLine).check(z.minLength(1)) }),
 });
 
 /** Every contract, for the catalogue and the contract tests. */
@@ -98,5 +106,5 @@ export const EVENT_CONTRACTS: readonly EventContract[] = [
 
 /** The JSON Schema (draft 2020-12) of a contract's `data`. */
 export function jsonSchemaOf(c: EventContract): Record<string, unknown> {
-  return z.toJSONSchema(c.schema, { io: 'input' }) as Record<string, unknown>;
+  return toJSONSchema(c.schema, { io: 'input' }) as Record<string, unknown>;
 }

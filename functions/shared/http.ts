@@ -3,7 +3,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { ZodType } from 'zod';
+import { safeParse } from 'zod/mini';
+import type { $ZodType } from 'zod/v4/core';
+import './schema';
 import { AppError, MalformedJsonError, UnauthorizedError, ValidationError } from './errors';
 import { logger, metrics, tracer } from './powertools';
 
@@ -42,9 +44,9 @@ export interface HttpResult {
 
 export interface HttpRouteOptions<TBody> {
   /** zod schema of the JSON body; omit for routes without a body. */
-  readonly body?: ZodType<TBody>;
+  readonly body?: $ZodType<TBody>;
   /** zod schema of the path parameters (bad ones get 400 VALIDATION_FAILED, before any work). */
-  readonly pathParameters?: ZodType<Record<string, string>>;
+  readonly pathParameters?: $ZodType<Record<string, string>>;
   /** Whether the route needs an authenticated caller (defaults to true). */
   readonly authenticated?: boolean;
 }
@@ -97,14 +99,14 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
-function parseBody<TBody>(raw: string | null, schema: ZodType<TBody>): TBody {
+function parseBody<TBody>(raw: string | null, schema: $ZodType<TBody>): TBody {
   let json: unknown;
   try {
     json = raw === null || raw === '' ? undefined : JSON.parse(raw);
   } catch {
     throw new MalformedJsonError();
   }
-  const parsed = schema.safeParse(json);
+  const parsed = safeParse(schema, json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new ValidationError('The request body is invalid', issues);
@@ -120,10 +122,10 @@ function basePathOf(event: APIGatewayProxyEvent): string {
 
 function parsePathParameters(
   values: Record<string, string>,
-  schema: ZodType<Record<string, string>> | undefined,
+  schema: $ZodType<Record<string, string>> | undefined,
 ): Record<string, string> {
   if (!schema) return values;
-  const parsed = schema.safeParse(values);
+  const parsed = safeParse(schema, values);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new ValidationError('The path parameters are invalid', issues);

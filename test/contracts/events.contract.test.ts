@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { safeParse } from 'zod/mini';
 import type { EventContract } from '../../functions/contracts/events';
 import { EVENT_CONTRACTS, jsonSchemaOf } from '../../functions/contracts/events';
 import { DynamoDbStockStore } from '../../functions/inventory/adapters/dynamodb-stock-store';
@@ -47,7 +48,7 @@ function expectSatisfiesConsumers(envelopes: unknown[], expectedTypes: string[])
     const envelope = EnvelopeSchema.parse(raw);
     const contract = consumerContract(envelope.type);
     expect(envelope.version).toBe(contract.version);
-    const parsed = contract.schema.safeParse(envelope.data);
+    const parsed = safeParse(contract.schema, envelope.data);
     expect({ type: envelope.type, issues: parsed.success ? [] : parsed.error.issues }).toEqual({
       type: envelope.type,
       issues: [],

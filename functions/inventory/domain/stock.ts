@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/schema';
 
 /** Stock of one SKU: `available` can be reserved; `reserved` is held for orders. */
 export interface StockItem {
@@ -25,10 +26,12 @@ export interface Reservation {
   readonly status: ReservationStatus;
 }
 
-export const SKU = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123');
+export const SKU = z
+  .string()
+  .check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
 
 /** Body of `PUT /inventory/{sku}`: the quantity available for new reservations. */
-export const SetStockInput = z.strictObject({ available: z.number().int().min(0).max(1_000_000) });
+export const SetStockInput = z.strictObject({ available: z.int().check(z.minimum(0), z.maximum(1_000_000)) });
 export type SetStockInput = z.infer<typeof SetStockInput>;
 
 /** Lines with the same SKU merged, in SKU order: a transaction may touch each stock item only once. */

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/schema';
 import { ConflictError } from '../../shared/errors';
 
 /** The order saga's states. */
@@ -37,14 +38,13 @@ export interface Order {
   readonly rejectionReason?: string;
 }
 
-const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123');
+const sku = z.string().check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
 
 /** Body of `POST /orders`. */
 export const PlaceOrderInput = z.strictObject({
   lines: z
-    .array(z.strictObject({ sku, quantity: z.number().int().min(1).max(1000) }))
-    .min(1)
-    .max(50),
+    .array(z.strictObject({ sku, quantity: z.int().check(z.minimum(1), z.maximum(1000)) }))
+    .check(z.minLength(1), z.maxLength(50)),
 });
 export type PlaceOrderInput = z.infer<typeof PlaceOrderInput>;
 

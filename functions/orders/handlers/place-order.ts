@@ -1,11 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/schema';
 import { ValidationError } from '../../shared/errors';
 import { httpRoute } from '../../shared/http';
 import { metrics } from '../../shared/powertools';
 import { PlaceOrderInput } from '../domain/order';
 import { orders } from './dependencies';
 
-const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+const IdempotencyKey = z.string().check(z.regex(/^[A-Za-z0-9_-]{8,64}$/));
 
 /**
  * POST /orders — places an order for the caller (status PENDING) and publishes OrderPlaced. An

@@ -1,7 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/schema';
 import { requiredEnv } from '../../shared/env';
 import { logger } from '../../shared/powertools';
 

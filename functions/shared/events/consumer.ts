@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { safeParse } from 'zod/mini';
 import type { DataOf, EventContract } from '../../contracts/events';
 import { requiredEnv } from '../env';
 import { logger, metrics, tracer } from '../powertools';
@@ -70,7 +71,7 @@ export function parseRecord(
       `${envelope.type} version ${envelope.version} is not supported (expected ${route.contract.version})`,
     );
   }
-  const data = route.contract.schema.safeParse(envelope.data);
+  const data = safeParse(route.contract.schema, envelope.data);
   if (!data.success) {
     throw new PoisonMessageError(
       `${envelope.type} ${envelope.id} breaks its contract: ${data.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,

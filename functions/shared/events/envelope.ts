@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../schema';
 
 /**
  * The envelope every domain event travels in, from the producer's outbox to every consumer.
@@ -16,26 +17,26 @@ export interface EventEnvelope<TData = unknown> {
 }
 
 /** `data` may arrive as the JSON text the outbox stored (the pipe's input template quotes it). */
-const jsonData = z.preprocess(
-  (value) => {
+const jsonData = z.pipe(
+  z.transform((value: unknown) => {
     if (typeof value !== 'string') return value;
     try {
-      return JSON.parse(value);
+      return JSON.parse(value) as unknown;
     } catch {
       return value;
     }
-  },
+  }),
   z.record(z.string(), z.unknown()),
 );
 
 /** Validates an envelope as it arrives on the bus (version may be a string there). */
 export const EnvelopeSchema = z.object({
-  id: z.string().min(1),
-  type: z.string().regex(/^[A-Z][A-Za-z0-9]+$/),
-  version: z.coerce.number().int().min(1),
-  source: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  type: z.string().check(z.regex(/^[A-Z][A-Za-z0-9]+$/)),
+  version: z.coerce.number().check(z.int(), z.minimum(1)),
+  source: z.string().check(z.minLength(1)),
   occurredAt: z.iso.datetime({ offset: true }),
-  correlationId: z.string().min(1),
+  correlationId: z.string().check(z.minLength(1)),
   data: jsonData,
 });
 

@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { parse } from 'zod/mini';
 import type { EventContract } from '../../contracts/events';
 import { requiredEnv } from '../env';
 import type { EventEnvelope } from './envelope';
@@ -105,7 +106,7 @@ export class DomainTransaction {
 
   /** Validates `data` against the event's contract and adds the event to the outbox. */
   publish<C extends EventContract>(contract: C, data: unknown): EventEnvelope {
-    const parsed = contract.schema.parse(data);
+    const parsed = parse(contract.schema, data);
     const envelope = newEnvelope({
       type: contract.type,
       version: contract.version,

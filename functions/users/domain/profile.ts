@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/schema';
 
 /** A user's profile. Its id is the user's Cognito subject, so a profile belongs to exactly one user. */
 export interface Profile {
@@ -11,11 +12,11 @@ export interface Profile {
   readonly version: number;
 }
 
-const displayName = z.string().trim().min(1).max(80);
+const displayName = z.string().check(z.trim(), z.minLength(1), z.maxLength(80));
 
 /** Body of `POST /profiles`. */
 export const CreateProfileInput = z.strictObject({
-  email: z.email().max(254),
+  email: z.email().check(z.maxLength(254)),
   displayName,
 });
 export type CreateProfileInput = z.infer<typeof CreateProfileInput>;
@@ -24,7 +25,7 @@ export type CreateProfileInput = z.infer<typeof CreateProfileInput>;
 export const UpdateProfileInput = z.strictObject({
   displayName,
   /** The version the client last read; the update is refused if the profile changed since. */
-  expectedVersion: z.number().int().min(1).optional(),
+  expectedVersion: z.optional(z.int().check(z.minimum(1))),
 });
 export type UpdateProfileInput = z.infer<typeof UpdateProfileInput>;
 
@@ -32,4 +33,6 @@ export type UpdateProfileInput = z.infer<typeof UpdateProfileInput>;
 export const PROFILE_ID = /^(me|[0-9a-fA-F-]{8,64})$/;
 
 /** Path parameters of `/profiles/{id}` and `/customers/{id}`. */
-export const ProfilePath = z.object({ id: z.string().regex(PROFILE_ID, 'a user id (UUID) or "me"') });
+export const ProfilePath = z.object({
+  id: z.string().check(z.regex(PROFILE_ID, 'a user id (UUID) or "me"')),
+});
