@@ -1,3 +1,5 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Shard } from '@aws-sdk/client-dynamodb-streams';
 import {
   DescribeStreamCommand,
@@ -58,6 +60,7 @@ export interface PollResult {
  */
 export class OutboxPipe {
   private readonly streams: DynamoDBStreamsClient;
+  private readonly dynamodb: DynamoDBClient;
   private readonly events: EventBridgeClient;
   private readonly sqs: SQSClient;
   private readonly log: (line: string) => void;
@@ -86,6 +89,7 @@ export class OutboxPipe {
       credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
     };
     this.streams = new DynamoDBStreamsClient(config);
+    this.dynamodb = new DynamoDBClient(config);
     this.events = new EventBridgeClient(config);
     this.sqs = new SQSClient(config);
   }
@@ -118,6 +122,7 @@ export class OutboxPipe {
     this.streams.destroy();
     this.events.destroy();
     this.sqs.destroy();
+    this.dynamodb.destroy();
   }
 
   /** Reads what is new on every shard and delivers it; resolves to the number of stream records read. */
@@ -191,11 +196,39 @@ export class OutboxPipe {
     return ShardIterator;
   }
 
+  /**
+   * Delivers an INSERT only if its item is still in the table. Outbox items are only deleted by TTL, a day
+   * later, so a missing item means a write the emulator undid (moto restores a copy of the table when it
+   * cancels a transaction; an end-to-end run once saw a StockReserved from a reservation that was refused),
+   * which DynamoDB would never have streamed.
+   */
+  private async committedOnly(records: JsonRecord[]): Promise<JsonRecord[]> {
+    const kept: JsonRecord[] = [];
+    for (const record of records) {
+      const change = record.dynamodb as { Keys?: Record<string, AttributeValue> } | undefined;
+      if (record.eventName !== 'INSERT' || !change?.Keys) {
+        kept.push(record);
+        continue;
+      }
+      const { Item } = await this.dynamodb.send(
+        new GetItemCommand({ TableName: this.pipe.tableName, Key: change.Keys, ConsistentRead: true }),
+      );
+      if (Item) kept.push(record);
+      else
+        this.log(
+          `skipped record ${String(record.eventID)}: its item is not in the table (a cancelled transaction)`,
+        );
+    }
+    return kept;
+  }
+
   /** Filters, transforms and puts one batch of records; dead-letters what cannot be put. */
   private async deliver(records: JsonRecord[]): Promise<{ delivered: number; deadLettered: number }> {
-    const matching = records.filter(
-      (record) =>
-        this.filters.length === 0 || this.filters.some((pattern) => matchesPattern(pattern, record)),
+    const matching = await this.committedOnly(
+      records.filter(
+        (record) =>
+          this.filters.length === 0 || this.filters.some((pattern) => matchesPattern(pattern, record)),
+      ),
     );
     let delivered = 0;
     let deadLettered = 0;

@@ -8,6 +8,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  DeleteItemCommand,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -334,6 +335,24 @@ describe('OutboxPipe (against moto)', () => {
     expect(await outboxPipe.pollOnce()).toBe(0);
     await put(pipe.tableName, outboxItem('e-4', 'OrderPlaced'));
     expect(await outboxPipe.poll()).toEqual({ read: 1, delivered: 1, deadLettered: 0 });
+    await outboxPipe.stop();
+  });
+
+  it('does not deliver an outbox INSERT whose item is no longer in the table (a write moto later undid)', async () => {
+    const { pipe, targetQueueUrl } = await outboxSystem();
+    await put(pipe.tableName, outboxItem('e-undone', 'OrderPlaced'));
+    await dynamo.send(
+      new DeleteItemCommand({ TableName: pipe.tableName, Key: { pk: { S: 'OUTBOX#e-undone' } } }),
+    );
+    await put(pipe.tableName, outboxItem('e-committed', 'OrderPlaced'));
+
+    const outboxPipe = new OutboxPipe(pipe, emulator, { log: (l) => logs.push(l) });
+    const result = await outboxPipe.poll();
+    expect(result.delivered).toBe(1);
+    expect((await bodies(targetQueueUrl)).map((b) => (b.detail as { id: string }).id)).toEqual([
+      'e-committed',
+    ]);
+    expect(logs.some((l) => l.includes('its item is not in the table'))).toBe(true);
     await outboxPipe.stop();
   });
 
