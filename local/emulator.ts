@@ -7,6 +7,7 @@ import { delimiter, join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '../functions/shared/resilience/sha256';
 import type { EmulatorEndpoint } from './model';
+import { sleep } from './util';
 
 const MOTO_INSTALL_HINT = 'Install it with: pip install "moto[server]"';
 const HOW_TO_GET_ONE =
@@ -311,8 +312,4 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

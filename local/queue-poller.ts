@@ -8,6 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EmulatorEndpoint, Invoke, LocalQueueMapping } from './model';
+import { chunks, describe, sleep } from './util';
 
 /** Lambda reads at most 10 messages per ReceiveMessage. */
 const MAX_RECEIVE = 10;
@@ -256,18 +257,4 @@ function lambdaAttribute(value: MessageAttributeValue): LambdaMessageAttribute {
     binaryListValues: (value.BinaryListValues ?? []).map(base64),
     dataType: value.DataType ?? 'String',
   };
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -29,8 +29,13 @@ function contract<TSchema extends $ZodType>(definition: EventContract<TSchema>):
 }
 
 const orderId = z.uuid();
-const sku = z.string().check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
-const orderLine = z.object({ sku, quantity: z.int().check(z.minimum(1), z.maximum(1000)) });
+/** A stock-keeping unit, as every service writes it. */
+export const Sku = z
+  .string()
+  .check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
+/** Units of one SKU in an order line. */
+export const Quantity = z.int().check(z.minimum(1), z.maximum(1000));
+const orderLine = z.object({ sku: Sku, quantity: Quantity });
 const nonEmpty = () => z.string().check(z.minLength(1));
 
 export const OrderPlaced = contract({
@@ -82,7 +87,7 @@ export const StockRejected = contract({
   version: 1,
   producer: 'inventory',
   description: 'At least one line could not be reserved; nothing was reserved.',
-  schema: z.object({ orderId, reason: nonEmpty(), unavailableSkus: z.array(sku) }),
+  schema: z.object({ orderId, reason: nonEmpty(), unavailableSkus: z.array(Sku) }),
 });
 
 export const StockReleased = contract({

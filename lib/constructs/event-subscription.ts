@@ -1,6 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,6 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterAlarm, notify } from './alarms';
 import type { DataProtection } from './data-protection';
 import type { EventType } from './event-type';
 import type { LogLevel } from './service-function';
@@ -224,17 +224,11 @@ export class EventSubscription extends Construct {
         "SQS event source mappings take no on-failure destination: failed messages return to the queue and, after maxReceiveCount, move to the queue's dead-letter queue.",
     });
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `${props.serviceName} ${id}: messages failed ${props.maxReceiveCount ?? 5} times and wait in the dead-letter queue`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      this.deadLetterQueue,
+      `${props.serviceName} ${id}: messages failed ${props.maxReceiveCount ?? 5} times and wait in the dead-letter queue`,
+    );
     const maxAge = props.maxMessageAge ?? Duration.minutes(5);
     this.queueAgeAlarm = new cloudwatch.Alarm(this, 'QueueAgeAlarm', {
       alarmDescription: `${props.serviceName} ${id}: the oldest message is older than ${maxAge.toHumanString()}`,
@@ -247,9 +241,6 @@ export class EventSubscription extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmTopic) {
-      for (const alarm of [this.deadLetterAlarm, this.queueAgeAlarm])
-        alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+    notify(props.alarmTopic, this.deadLetterAlarm, this.queueAgeAlarm);
   }
 }

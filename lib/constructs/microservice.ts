@@ -392,7 +392,8 @@ export class Microservice extends Construct {
       timeToLiveAttribute: publishes.length > 0 ? OutboxAttribute.EXPIRES_AT : props.timeToLiveAttribute,
       removalPolicy,
     });
-    for (const index of props.globalSecondaryIndexes ?? []) this.table.addGlobalSecondaryIndex(index);
+    const indexes = props.globalSecondaryIndexes ?? [];
+    for (const index of indexes) this.table.addGlobalSecondaryIndex(index);
 
     // --- API ----------------------------------------------------------------------------------------
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
@@ -471,12 +472,7 @@ export class Microservice extends Construct {
       });
       this.functions[route.id] = fn;
       this.grantCalls(fn, route.calls ?? []);
-      grantTableAccess(
-        this.table,
-        fn,
-        route.tableAccess ?? AccessMode.NONE,
-        (props.globalSecondaryIndexes ?? []).length > 0,
-      );
+      grantTableAccess(this.table, fn, route.tableAccess ?? AccessMode.NONE, indexes.length > 0);
 
       const resource = this.api.root.resourceForPath(route.path);
       const pathParameters = route.path.match(/\{[^}]+\}/g) ?? [];
@@ -573,7 +569,7 @@ export class Microservice extends Construct {
         this.table,
         consumer.consumer,
         subscription.tableAccess ?? AccessMode.READ_WRITE,
-        (props.globalSecondaryIndexes ?? []).length > 0,
+        indexes.length > 0,
       );
       this.subscriptions[subscription.id] = consumer;
     }

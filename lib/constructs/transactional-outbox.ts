@@ -1,6 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +10,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OUTBOX_ITEM_TYPE, OutboxAttribute } from '../../functions/shared/events/outbox-format';
+import { deadLetterAlarm, notify } from './alarms';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { fail, requireIntegerInRange } from './validation';
 
@@ -183,17 +183,11 @@ export class TransactionalOutbox extends Construct {
     this.pipe.node.addDependency(this.role);
     logGroup.grantWrite(this.role);
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Outbox events of ${props.source} could not be published and wait in the dead-letter queue`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      this.deadLetterQueue,
+      `Outbox events of ${props.source} could not be published and wait in the dead-letter queue`,
+    );
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
       alarmDescription: `The outbox pipe of ${props.source} failed to deliver events`,
       metric: new cloudwatch.Metric({
@@ -208,10 +202,7 @@ export class TransactionalOutbox extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmTopic) {
-      for (const alarm of [this.deadLetterAlarm, this.failureAlarm])
-        alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+    notify(props.alarmTopic, this.deadLetterAlarm, this.failureAlarm);
   }
 }
 

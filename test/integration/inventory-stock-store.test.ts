@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StockRejected, StockReleased, StockReserved } from '../../functions/contracts/events';
 import { DynamoDbStockStore } from '../../functions/inventory/adapters/dynamodb-stock-store';
 import type { ReserveOutcome } from '../../functions/inventory/domain/ports';
 import type { ReservationLine } from '../../functions/inventory/domain/stock';
 import { AlreadyProcessedError, TransactionConflictError } from '../../functions/shared/events/transaction';
 import type { Moto } from '../support/moto';
-import { createTable, dynamoClientFor, startMoto } from '../support/moto';
+import { createTable, dynamoClientFor, startMoto, scanAll as scanAllItems } from '../support/moto';
 
 type Item = Record<string, unknown>;
 
@@ -33,19 +33,8 @@ async function freshStore(available: Record<string, number> = {}) {
   return { store, tableName };
 }
 
-/** Every item stored in the table (consistent scan, all pages). */
-async function scanAll(tableName: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
+/** Every item stored in the table. */
+const scanAll = (tableName: string): Promise<Item[]> => scanAllItems(client, tableName);
 
 async function getItem(tableName: string, pk: string): Promise<Item | undefined> {
   const { Item } = await client.send(

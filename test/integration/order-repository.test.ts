@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { OrderConfirmed, OrderPlaced, OrderRejected } from '../../functions/contracts/events';
 import {
   BY_CUSTOMER_INDEX,
@@ -12,7 +12,7 @@ import { OrderService, TransitionOutcome } from '../../functions/orders/domain/o
 import type { CustomerDirectory } from '../../functions/orders/domain/ports';
 import { ConcurrentChangeError } from '../../functions/orders/domain/ports';
 import type { Moto } from '../support/moto';
-import { createTable, dynamoClientFor, startMoto } from '../support/moto';
+import { createTable, dynamoClientFor, startMoto, scanAll as scanAllItems } from '../support/moto';
 
 type Item = Record<string, unknown>;
 
@@ -49,18 +49,8 @@ async function freshOrders() {
   return { tableName, repository, service, clock };
 }
 
-async function scanAll(tableName: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
+/** Every item stored in the table. */
+const scanAll = (tableName: string): Promise<Item[]> => scanAllItems(client, tableName);
 
 async function storedOrder(tableName: string, orderId: string): Promise<Item | undefined> {
   const key = { pk: `ORDER#${orderId}` };

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../../shared/schema';
+import { Sku } from '../../contracts/events';
 
 /** Stock of one SKU: `available` can be reserved; `reserved` is held for orders. */
 export interface StockItem {
@@ -26,9 +27,8 @@ export interface Reservation {
   readonly status: ReservationStatus;
 }
 
-export const SKU = z
-  .string()
-  .check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
+/** A SKU in a path parameter (the contracts' definition). */
+export const SKU = Sku;
 
 /** Body of `PUT /inventory/{sku}`: the quantity available for new reservations. */
 export const SetStockInput = z.strictObject({ available: z.int().check(z.minimum(0), z.maximum(1_000_000)) });

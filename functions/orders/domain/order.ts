@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../../shared/schema';
+import { Quantity, Sku } from '../../contracts/events';
 import { ConflictError } from '../../shared/errors';
 
 /** The order saga's states. */
@@ -38,13 +39,9 @@ export interface Order {
   readonly rejectionReason?: string;
 }
 
-const sku = z.string().check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,39}$/, 'an upper-case SKU such as SKU-123'));
-
 /** Body of `POST /orders`. */
 export const PlaceOrderInput = z.strictObject({
-  lines: z
-    .array(z.strictObject({ sku, quantity: z.int().check(z.minimum(1), z.maximum(1000)) }))
-    .check(z.minLength(1), z.maxLength(50)),
+  lines: z.array(z.strictObject({ sku: Sku, quantity: Quantity })).check(z.minLength(1), z.maxLength(50)),
 });
 export type PlaceOrderInput = z.infer<typeof PlaceOrderInput>;
 
@@ -77,11 +74,4 @@ export function transition(order: Order, to: OrderStatus, now: Date, rejectionRe
     version: order.version + 1,
     ...(rejectionReason ? { rejectionReason } : {}),
   };
-}
-
-/** Lines with the same SKU merged, in SKU order (a stock reservation touches each SKU once). */
-export function mergeLines(lines: readonly OrderLine[]): OrderLine[] {
-  const totals = new Map<string, number>();
-  for (const line of lines) totals.set(line.sku, (totals.get(line.sku) ?? 0) + line.quantity);
-  return [...totals].sort(([a], [b]) => a.localeCompare(b)).map(([s, quantity]) => ({ sku: s, quantity }));
 }

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
   OrderCancelled,
   OrderPlaced,
@@ -12,12 +11,11 @@ import {
 } from '../../../functions/contracts/events';
 import { SetStockInput } from '../../../functions/inventory/domain/stock';
 import type { EnvironmentConfig } from '../../config/environments';
-import { DataProtection } from '../../constructs/data-protection';
 import { EventType } from '../../constructs/event-type';
 import { AccessMode, HttpMethod, RouteAccess } from '../../constructs/microservice';
 import { RequestSchema } from '../../constructs/request-schema';
-import { LogLevel } from '../../constructs/service-function';
 import type { ServiceDefinition } from '../service-stack';
+import { serviceDefaults } from './defaults';
 
 const functions = path.join(__dirname, '..', '..', '..', 'functions', 'inventory', 'handlers');
 
@@ -32,10 +30,7 @@ export function inventoryService(config: EnvironmentConfig): ServiceDefinition {
   return {
     serviceName: 'inventory',
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-    dataProtection: config.retainData ? DataProtection.RETAIN : DataProtection.DESTROY,
-    logRetention: config.logRetentionDays as logs.RetentionDays,
-    logLevel: LogLevel[config.logLevel],
-    throttle: config.apiThrottle,
+    ...serviceDefaults(config),
     timeout: Duration.seconds(6),
     publishes: [StockReserved.type, StockRejected.type, StockReleased.type],
     routes: [

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
   OrderCancelled,
   OrderConfirmed,
@@ -13,12 +12,11 @@ import {
 import { BY_CUSTOMER_INDEX } from '../../../functions/orders/adapters/dynamodb-order-repository';
 import { PlaceOrderInput } from '../../../functions/orders/domain/order';
 import type { EnvironmentConfig } from '../../config/environments';
-import { DataProtection } from '../../constructs/data-protection';
 import { EventType } from '../../constructs/event-type';
 import { AccessMode, HttpMethod, RouteAccess, ServiceCall } from '../../constructs/microservice';
 import { RequestSchema } from '../../constructs/request-schema';
-import { LogLevel } from '../../constructs/service-function';
 import type { ServiceDefinition } from '../service-stack';
+import { serviceDefaults } from './defaults';
 
 const functions = path.join(__dirname, '..', '..', '..', 'functions', 'orders', 'handlers');
 
@@ -40,10 +38,7 @@ export function ordersService(config: EnvironmentConfig): ServiceDefinition {
         sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
       },
     ],
-    dataProtection: config.retainData ? DataProtection.RETAIN : DataProtection.DESTROY,
-    logRetention: config.logRetentionDays as logs.RetentionDays,
-    logLevel: LogLevel[config.logLevel],
-    throttle: config.apiThrottle,
+    ...serviceDefaults(config),
     timeout: Duration.seconds(10),
     publishes: [OrderPlaced.type, OrderConfirmed.type, OrderRejected.type, OrderCancelled.type],
     routes: [

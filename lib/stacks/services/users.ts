@@ -1,14 +1,12 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import { CreateProfileInput, UpdateProfileInput } from '../../../functions/users/domain/profile';
 import type { EnvironmentConfig } from '../../config/environments';
-import { DataProtection } from '../../constructs/data-protection';
 import { AccessMode, HttpMethod, RouteAccess } from '../../constructs/microservice';
 import { RequestSchema } from '../../constructs/request-schema';
-import { LogLevel } from '../../constructs/service-function';
 import type { ServiceDefinition } from '../service-stack';
+import { serviceDefaults } from './defaults';
 
 const handlers = path.join(__dirname, '..', '..', '..', 'functions', 'users', 'handlers');
 
@@ -23,10 +21,7 @@ export function usersService(config: EnvironmentConfig): ServiceDefinition {
   return {
     serviceName: 'users',
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-    dataProtection: config.retainData ? DataProtection.RETAIN : DataProtection.DESTROY,
-    logRetention: config.logRetentionDays as logs.RetentionDays,
-    logLevel: LogLevel[config.logLevel],
-    throttle: config.apiThrottle,
+    ...serviceDefaults(config),
     timeout: Duration.seconds(6),
     routes: [
       {

@@ -1,10 +1,4 @@
-import {
-  OrderStatus,
-  TRANSITIONS,
-  canTransition,
-  mergeLines,
-  transition,
-} from '../../../functions/orders/domain/order';
+import { OrderStatus, TRANSITIONS, canTransition, transition } from '../../../functions/orders/domain/order';
 import { OrderService, TransitionOutcome } from '../../../functions/orders/domain/order-service';
 import { DependencyUnavailableError } from '../../../functions/shared/errors';
 import { FixedCustomerDirectory, InMemoryOrderRepository } from './in-memory-order-repository';
@@ -54,19 +48,6 @@ describe('order state machine', () => {
       version: 3,
     };
     expect(() => transition(order, to, new Date())).toThrow(/cannot become/);
-  });
-
-  it('merges lines of the same SKU', () => {
-    expect(
-      mergeLines([
-        { sku: 'B', quantity: 1 },
-        { sku: 'A', quantity: 2 },
-        { sku: 'B', quantity: 3 },
-      ]),
-    ).toEqual([
-      { sku: 'A', quantity: 2 },
-      { sku: 'B', quantity: 4 },
-    ]);
   });
 });
 
