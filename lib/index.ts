@@ -7,6 +7,7 @@ export * from './constructs/platform';
 export * from './constructs/platform-reference';
 export * from './constructs/request-schema';
 export * from './constructs/service-function';
+export * from './constructs/function-bundler';
 export * from './constructs/service-registry';
 export * from './constructs/event-subscription';
 export * from './constructs/event-type';

@@ -11,6 +11,7 @@ import { EventSubscription } from './event-subscription';
 import type { IPlatform } from './platform';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
 import type { LogLevel } from './service-function';
+import { FunctionBundler } from './function-bundler';
 import { ServiceFunction } from './service-function';
 import { TransactionalOutbox } from './transactional-outbox';
 import { OutboxAttribute } from '../../functions/shared/events/outbox-format';
@@ -335,11 +336,21 @@ export class Microservice extends Construct {
 
   private readonly props: MicroserviceProps;
 
+  /**
+   * Every handler file a service declares (routes, then subscriptions). Apps that create several services
+   * can announce them all to {@link FunctionBundler.prepare} first, so the whole app bundles in one build.
+   */
+  public static entriesOf(props: Pick<MicroserviceProps, 'routes' | 'subscriptions'>): string[] {
+    return [...props.routes.map((r) => r.entry), ...(props.subscriptions ?? []).map((s) => s.entry)];
+  }
+
   constructor(scope: Construct, id: string, props: MicroserviceProps) {
     super(scope, id);
     this.props = props;
     ServiceRegistry.validateServiceName('Microservice', props.serviceName);
     const routes = validateRoutes(props);
+    // All of this service's handlers are bundled in the one esbuild build its first function triggers.
+    FunctionBundler.of(this).prepare(Microservice.entriesOf(props));
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     if (props.stageName !== undefined) {
       requireMatch(

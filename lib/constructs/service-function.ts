@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
+import { BUNDLE_FILE, FunctionBundler } from './function-bundler';
 import { fail, requireIntegerInRange } from './validation';
 
 /** How a function is invoked; decides where failed invocations go. */
@@ -90,33 +91,15 @@ export interface ServiceFunctionProps {
   readonly invocationMode?: InvocationMode;
 }
 
-/** The esbuild options every service function is bundled with (exported so tests and benchmarks can compare). */
-export const SERVICE_FUNCTION_BUNDLING: nodejs.BundlingOptions = {
-  format: nodejs.OutputFormat.ESM,
-  target: 'node24',
-  // Module-first resolution lets esbuild tree-shake the ESM builds of the SDK and Powertools.
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourceMap: true,
-  // Linked map (`//# sourceMappingURL`), so `--enable-source-maps` resolves stack traces to TypeScript lines.
-  sourceMapMode: nodejs.SourceMapMode.DEFAULT,
-  sourcesContent: false,
-  // Bundle the AWS SDK instead of using the runtime's copy: what is tested is what runs.
-  externalModules: [],
-  // CommonJS dependencies inside an ESM bundle still need `require` for Node built-ins.
-  banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-  forceDockerBundling: false,
-};
-
 /**
  * A Lambda function with the platform's defaults: the newest Node.js runtime, arm64, X-Ray active
  * tracing, JSON logs into its own log group with retention, Powertools environment, a minified ESM
- * esbuild bundle with source maps (always local esbuild, never Docker), explicit memory and timeout,
+ * esbuild bundle with source maps (local esbuild, never Docker, one build for many functions), explicit memory and timeout,
  * a role with no managed policies, and a published version behind the alias `live`.
  */
 export class ServiceFunction extends Construct implements iam.IGrantable {
   /** The Lambda function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Alias `live`, pointing at the current version: what callers (API Gateway, event sources) invoke. */
   public readonly liveAlias: lambda.Alias;
   /** The function's own log group. */
@@ -144,9 +127,10 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
     this.logGroup.grantWrite(this.role);
     this.grantPrincipal = this.role;
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: props.handler ?? 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      // Bundled with the app's other functions in one esbuild build (see FunctionBundler).
+      code: lambda.Code.fromAsset(FunctionBundler.of(this).bundle(props.entry)),
+      handler: `${path.basename(BUNDLE_FILE, '.mjs')}.${props.handler ?? 'handler'}`,
       description: props.description ?? `${props.serviceName}: ${id}`,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -159,7 +143,6 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
       applicationLogLevelV2: lambda.ApplicationLogLevel[logLevel],
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      bundling: SERVICE_FUNCTION_BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...(props.environment ?? {}),

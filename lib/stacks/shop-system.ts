@@ -2,6 +2,8 @@ import type { App, Environment } from 'aws-cdk-lib';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { EnvironmentConfig } from '../config/environments';
+import { FunctionBundler } from '../constructs/function-bundler';
+import { Microservice } from '../constructs/microservice';
 import { AccountStack } from './account-stack';
 import { PlatformStack } from './platform-stack';
 import type { ServiceDefinition } from './service-stack';
@@ -30,6 +32,13 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     stackName: `${config.appName}-Account`,
     description: `${config.appName}: settings shared by every environment in this account and region (API Gateway logging role)`,
   });
+  const definitions: ServiceDefinition[] = [
+    usersService(config),
+    ordersService(config),
+    inventoryService(config),
+  ];
+  // One esbuild build for every function of the app, the platform's trigger included.
+  FunctionBundler.of(app).prepare(definitions.flatMap((service) => Microservice.entriesOf(service)));
   const platform = new PlatformStack(app, `${prefix}-Platform`, {
     env,
     stackName: `${prefix}-Platform`,
@@ -47,11 +56,6 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     ],
   });
 
-  const definitions: ServiceDefinition[] = [
-    usersService(config),
-    ordersService(config),
-    inventoryService(config),
-  ];
   const services: Record<string, ServiceStack> = {};
   for (const service of definitions) {
     const name = service.serviceName.charAt(0).toUpperCase() + service.serviceName.slice(1);

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BuildOptions, BuildResult } from 'esbuild';
+import type { IConstruct } from 'constructs';
+import { packagedHandler } from './package-paths';
+
+/** What every service function is bundled with; exported so tests and the benchmark build the same thing. */
+export const SERVICE_FUNCTION_ESBUILD_OPTIONS: Readonly<BuildOptions> = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  // Module-first resolution lets esbuild tree-shake the ESM builds of the SDK and Powertools.
+  mainFields: ['module', 'main'],
+  minify: true,
+  // Linked map (`//# sourceMappingURL`), so `--enable-source-maps` resolves stack traces to TypeScript lines.
+  sourcemap: 'linked',
+  sourcesContent: false,
+  // The AWS SDK is bundled, not taken from the runtime's copy: what is tested is what runs.
+  external: [],
+  // Lambda hands functions their credentials in environment variables: the SDK's full default chain
+  // (SSO, STS, INI files, IMDS) would add ~100 KB to every bundle and cold start for nothing.
+  alias: { '@aws-sdk/credential-provider-node': packagedHandler('shared/lambda-credentials.ts') },
+  // CommonJS dependencies inside an ESM bundle still need `require` for Node built-ins.
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  outExtension: { '.js': '.mjs' },
+  logLevel: 'silent',
+};
+
+/** The file name of every bundle (the Lambda handler is `index.<export>`). */
+export const BUNDLE_FILE = 'index.mjs';
+
+const bundlers = new WeakMap<IConstruct, FunctionBundler>();
+let scratchRoot: string | undefined;
+
+/**
+ * Bundles service-function entries with esbuild, many entries in one build: the SDK, Powertools and shared
+ * code are parsed once per build instead of once per function, and no process is spawned per function.
+ * Constructs announce their entries up front with {@link FunctionBundler.prepare}; the first function that
+ * asks for its bundle builds everything announced so far in one esbuild call. One bundler per app (construct
+ * tree), so a long-lived process that synthesizes again after an edit bundles the edited sources.
+ */
+export class FunctionBundler {
+  /** The bundler of the app that `scope` belongs to. */
+  public static of(scope: IConstruct): FunctionBundler {
+    const root = scope.node.root;
+    let bundler = bundlers.get(root);
+    if (!bundler) {
+      bundler = new FunctionBundler();
+      bundlers.set(root, bundler);
+    }
+    return bundler;
+  }
+
+  /** Number of esbuild builds this bundler ran (the benchmark and tests read it). */
+  public builds = 0;
+  private readonly pending = new Set<string>();
+  private readonly built = new Map<string, string>();
+  private readonly outdir: string;
+
+  private constructor() {
+    this.outdir = fs.mkdtempSync(path.join(scratch(), 'app-'));
+  }
+
+  /** Announces entries that will be bundled, so the next build includes them. */
+  public prepare(entries: Iterable<string>): void {
+    for (const entry of entries) {
+      const absolute = path.resolve(entry);
+      if (!this.built.has(absolute)) this.pending.add(absolute);
+    }
+  }
+
+  /**
+   * The folder holding `index.mjs` and `index.mjs.map` for `entry`, building it (with every announced
+   * entry) if it is not built yet.
+   */
+  public bundle(entry: string): string {
+    const absolute = path.resolve(entry);
+    const done = this.built.get(absolute);
+    if (done) return done;
+    this.pending.add(absolute);
+    const batch = [...this.pending];
+    this.pending.clear();
+    this.build(batch);
+    return this.built.get(absolute)!;
+  }
+
+  private build(entries: string[]): void {
+    // esbuild is a peer dependency, loaded only when something is bundled.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild: typeof import('esbuild') = require('esbuild');
+    const outputs = new Map(entries.map((entry) => [entry, outputKey(entry)]));
+    let result: BuildResult;
+    try {
+      result = esbuild.buildSync({
+        ...SERVICE_FUNCTION_ESBUILD_OPTIONS,
+        entryPoints: [...outputs].map(([entry, key]) => ({ in: entry, out: `${key}/index` })),
+        outdir: this.outdir,
+        write: true,
+      });
+    } catch (error) {
+      const failure = error as { errors?: Array<{ text: string; location?: { file: string; line: number } }> };
+      const details = (failure.errors ?? [])
+        .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+        .join('; ');
+      throw new Error(
+        `ServiceFunction: bundling failed for ${entries.length === 1 ? 'entry' : 'one of the entries'} ${entries.join(', ')}: ${details || (error as Error).message}`,
+      );
+    }
+    this.builds += 1;
+    for (const warning of result.warnings) {
+      // Warnings (e.g. a dynamic require esbuild cannot follow) matter at deploy time: show them.
+      process.stderr.write(`esbuild warning: ${warning.text}\n`);
+    }
+    for (const [entry, key] of outputs) {
+      const directory = path.join(this.outdir, key);
+      makeSourceMapPortable(path.join(directory, `${BUNDLE_FILE}.map`), entry);
+      this.built.set(entry, directory);
+    }
+  }
+}
+
+/** A folder name per entry: readable, and unique even when two entries share a file name. */
+function outputKey(entry: string): string {
+  const digest = createHash('sha256').update(entry).digest('hex').slice(0, 12);
+  return `${path.basename(entry, path.extname(entry))}-${digest}`;
+}
+
+/**
+ * esbuild writes source paths relative to the (temporary) output folder, which would make every asset hash,
+ * and so every deployment, depend on where the build ran. Rewrite them relative to the entry's project
+ * root (the folder of the nearest package.json), e.g. `functions/orders/handlers/place-order.ts`.
+ */
+function makeSourceMapPortable(mapFile: string, entry: string): void {
+  const map = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as { sources: string[] };
+  const base = projectRootOf(entry);
+  const from = path.dirname(mapFile);
+  map.sources = map.sources.map((source) =>
+    path.relative(base, path.resolve(from, source)).split(path.sep).join('/'),
+  );
+  fs.writeFileSync(mapFile, JSON.stringify(map));
+}
+
+function projectRootOf(entry: string): string {
+  let dir = path.dirname(entry);
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.dirname(entry);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** One scratch folder per process, removed when the process exits (assets are copied out of it). */
+function scratch(): string {
+  if (!scratchRoot) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-microservices-bundles-'));
+    scratchRoot = root;
+    process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  }
+  return scratchRoot;
+}
