@@ -108,12 +108,15 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
   public readonly role: iam.Role;
   /** The principal to grant permissions to. */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** Absolute path of the handler file the function is bundled from. */
+  public readonly entry: string;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
     validate(props);
     const logLevel = props.logLevel ?? LogLevel.INFO;
     const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
+    this.entry = path.resolve(props.entry);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -129,7 +132,7 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
 
     this.function = new lambda.Function(this, 'Function', {
       // Bundled with the app's other functions in one esbuild build (see FunctionBundler).
-      code: lambda.Code.fromAsset(FunctionBundler.of(this).bundle(props.entry)),
+      code: lambda.Code.fromAsset(FunctionBundler.of(this).bundle(this.entry)),
       handler: `${path.basename(BUNDLE_FILE, '.mjs')}.${props.handler ?? 'handler'}`,
       description: props.description ?? `${props.serviceName}: ${id}`,
       runtime: lambda.Runtime.NODEJS_24_X,
