@@ -33,7 +33,9 @@ export function renderSection(section: SectionResult): string {
   if (section.budgets.length) {
     lines.push('');
     for (const budget of section.budgets) {
-      lines.push(`- ${budget.ok ? 'PASS' : 'FAIL'} ${budget.name}: ${budget.actual} (budget ${budget.limit})`);
+      lines.push(
+        `- ${budget.ok ? 'PASS' : 'FAIL'} ${budget.name}: ${budget.actual} (budget ${budget.limit})`,
+      );
     }
   }
   return lines.join('\n');

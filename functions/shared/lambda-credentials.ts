@@ -15,4 +15,3 @@ type EnvInit = Parameters<typeof fromEnv>[0];
 export function defaultProvider(init?: EnvInit): AwsCredentialIdentityProvider {
   return fromEnv(init);
 }
-

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type * as EsbuildApi from 'esbuild';
 import type { BuildOptions, BuildResult } from 'esbuild';
 import type { IConstruct } from 'constructs';
 import { packagedHandler } from './package-paths';
@@ -31,6 +32,8 @@ export const SERVICE_FUNCTION_ESBUILD_OPTIONS: Readonly<BuildOptions> = {
 
 /** The file name of every bundle (the Lambda handler is `index.<export>`). */
 export const BUNDLE_FILE = 'index.mjs';
+
+type EsbuildModule = typeof EsbuildApi;
 
 const bundlers = new WeakMap<IConstruct, FunctionBundler>();
 let scratchRoot: string | undefined;
@@ -90,7 +93,7 @@ export class FunctionBundler {
   private build(entries: string[]): void {
     // esbuild is a peer dependency, loaded only when something is bundled.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const esbuild: typeof import('esbuild') = require('esbuild');
+    const esbuild: EsbuildModule = require('esbuild');
     const outputs = new Map(entries.map((entry) => [entry, outputKey(entry)]));
     let result: BuildResult;
     try {
@@ -101,7 +104,9 @@ export class FunctionBundler {
         write: true,
       });
     } catch (error) {
-      const failure = error as { errors?: Array<{ text: string; location?: { file: string; line: number } }> };
+      const failure = error as {
+        errors?: Array<{ text: string; location?: { file: string; line: number } }>;
+      };
       const details = (failure.errors ?? [])
         .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
         .join('; ');
