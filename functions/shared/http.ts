@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
 import './schema';
 import { AppError, MalformedJsonError, UnauthorizedError, ValidationError } from './errors';
-import { logger, metrics, tracer } from './powertools';
+import { logger, metrics } from './powertools';
+import { putAnnotation, withTracing } from './tracing';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -54,8 +54,8 @@ export interface HttpRouteOptions<TBody> {
 export type RouteFunction<TBody> = (request: HttpRequest<TBody>) => Promise<HttpResult>;
 
 /**
- * Wraps a route function in the shared middleware stack: Powertools logger (with the correlation id),
- * tracer and metrics, JSON body parsing and zod validation, and one error-to-HTTP mapping.
+ * Wraps a route function in the shared middleware stack: X-Ray tracing and Powertools logger (both with the
+ * correlation id) and metrics, JSON body parsing and zod validation, and one error-to-HTTP mapping.
  */
 export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, route: RouteFunction<TBody>) {
   const core = async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
@@ -63,7 +63,7 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
     const requestId = event.requestContext?.requestId ?? 'unknown';
     const correlationId = headers[CORRELATION_HEADER] || requestId;
     logger.appendKeys({ correlationId });
-    tracer.putAnnotation('correlationId', correlationId);
+    putAnnotation('correlationId', correlationId);
     try {
       const principal = principalOf(event);
       if ((options.authenticated ?? true) && !principal) throw new UnauthorizedError();
@@ -93,10 +93,11 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
       logger.removeKeys(['correlationId']);
     }
   };
-  return middy(core)
-    .use(injectLambdaContext(logger))
-    .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withTracing(
+    middy(core)
+      .use(injectLambdaContext(logger))
+      .use(logMetrics(metrics, { captureColdStartMetric: true })),
+  );
 }
 
 function parseBody<TBody>(raw: string | null, schema: $ZodType<TBody>): TBody {

@@ -1,13 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
 import type { DataOf, EventContract } from '../../contracts/events';
 import { requiredEnv } from '../env';
-import { logger, metrics, tracer } from '../powertools';
+import { logger, metrics } from '../powertools';
+import { withTracing } from '../tracing';
 import type { EventEnvelope } from './envelope';
 import { EnvelopeSchema } from './envelope';
 import { AlreadyProcessedError, DomainTransaction, tableLayoutFromEnv } from './transaction';
@@ -119,8 +119,9 @@ export function eventConsumer(...routes: EventRoute[]) {
   };
   const core = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
-  return middy(core)
-    .use(injectLambdaContext(logger))
-    .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withTracing(
+    middy(core)
+      .use(injectLambdaContext(logger))
+      .use(logMetrics(metrics, { captureColdStartMetric: true })),
+  );
 }

@@ -2,6 +2,7 @@ import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, QueryParameterBag } from '@smithy/types';
 import { logger } from '../powertools';
+import { Namespace, startSubsegment } from '../tracing';
 import { CircuitBreaker } from './circuit-breaker';
 import { withRetry } from './retry';
 import { Sha256 } from './sha256';
@@ -263,6 +264,14 @@ export class ServiceClient {
     // Send the query exactly as it was signed (RFC 3986 encoded), so the server's canonical form matches.
     const target = `${url.origin}${url.pathname}${queryString(query)}`;
 
+    // One subsegment per attempt, as each attempt is a request of its own with its own answer. The trace
+    // header is added after signing, so the signature never depends on it (SigV4 signers treat it as
+    // unsignable anyway). The URL is recorded without its query, which may carry personal data.
+    const subsegment = startSubsegment(this.name, Namespace.REMOTE);
+    if (subsegment) {
+      subsegment.setHttpRequest(method, `${url.origin}${url.pathname}`);
+      sendHeaders['x-amzn-trace-id'] = subsegment.traceHeader();
+    }
     let status: number;
     let text: string;
     const responseHeaders: Record<string, string> = {};
@@ -277,7 +286,9 @@ export class ServiceClient {
       status = response.status;
       response.headers.forEach((value, name) => (responseHeaders[name.toLowerCase()] = value));
       text = await response.text();
+      subsegment?.setHttpResponse(status, Buffer.byteLength(text));
     } catch (error) {
+      subsegment?.addError(error);
       throw new DependencyError(
         this.name,
         `${this.name}: ${method} ${url.pathname} ${failureOf(error, this.timeoutMs)}`,
@@ -286,6 +297,8 @@ export class ServiceClient {
           cause: error,
         },
       );
+    } finally {
+      subsegment?.end();
     }
     if (status === 429 || status >= 500) {
       throw new DependencyError(this.name, `${this.name}: ${method} ${url.pathname} answered ${status}`, {
