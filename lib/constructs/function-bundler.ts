@@ -4,6 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as EsbuildApi from 'esbuild';
 import type { BuildOptions, BuildResult } from 'esbuild';
+import { AssetHashType, DockerImage, Stage } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { packagedHandler } from './package-paths';
 
@@ -36,7 +38,7 @@ export const BUNDLE_FILE = 'index.mjs';
 type EsbuildModule = typeof EsbuildApi;
 
 const bundlers = new WeakMap<IConstruct, FunctionBundler>();
-let scratchRoot: string | undefined;
+const scratchDirs = new Set<string>();
 
 /**
  * Bundles service-function entries with esbuild, many entries in one build: the SDK, Powertools and shared
@@ -51,7 +53,7 @@ export class FunctionBundler {
     const root = scope.node.root;
     let bundler = bundlers.get(root);
     if (!bundler) {
-      bundler = new FunctionBundler();
+      bundler = new FunctionBundler(Stage.of(scope)?.outdir);
       bundlers.set(root, bundler);
     }
     return bundler;
@@ -63,8 +65,12 @@ export class FunctionBundler {
   private readonly built = new Map<string, string>();
   private readonly outdir: string;
 
-  private constructor() {
-    this.outdir = fs.mkdtempSync(path.join(scratch(), 'app-'));
+  private constructor(assemblyDir: string | undefined) {
+    // Next to the cloud assembly (cdk.out), which holds CDK's own bundling scratch folders too.
+    const root = path.join(assemblyDir ?? os.tmpdir(), '.function-bundles');
+    fs.mkdirSync(root, { recursive: true });
+    this.outdir = fs.mkdtempSync(path.join(root, 'build-'));
+    removeOnExit(this.outdir);
   }
 
   /** Announces entries that will be bundled, so the next build includes them. */
@@ -73,6 +79,34 @@ export class FunctionBundler {
       const absolute = path.resolve(entry);
       if (!this.built.has(absolute)) this.pending.add(absolute);
     }
+  }
+
+  /**
+   * The Lambda code of `entry`: an asset bundled through CDK's local bundling hook, so the CLI's choice of
+   * stacks to bundle (`cdk deploy OneStack`, `aws:cdk:bundling-stacks`) is honoured and skipped stacks cost
+   * nothing. The asset hash is the bundle's content (source map included), so an unchanged function keeps
+   * its version across deployments.
+   */
+  public code(entry: string): lambda.Code {
+    const absolute = path.resolve(entry);
+    return lambda.Code.fromAsset(path.dirname(absolute), {
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        // Never pulled: local bundling below always succeeds or throws. Bundling never uses Docker.
+        image: DockerImage.fromRegistry('esbuild-local-only'),
+        // Part of CDK's in-process asset cache key, which must differ per entry of the same folder.
+        command: ['esbuild', absolute],
+        local: {
+          tryBundle: (outputDir: string) => {
+            const bundle = this.bundle(absolute);
+            for (const file of [BUNDLE_FILE, `${BUNDLE_FILE}.map`]) {
+              fs.copyFileSync(path.join(bundle, file), path.join(outputDir, file));
+            }
+            return true;
+          },
+        },
+      },
+    });
   }
 
   /**
@@ -158,12 +192,12 @@ function projectRootOf(entry: string): string {
   return dir;
 }
 
-/** One scratch folder per process, removed when the process exits (assets are copied out of it). */
-function scratch(): string {
-  if (!scratchRoot) {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-microservices-bundles-'));
-    scratchRoot = root;
-    process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+/** Build folders are scratch space: every asset is copied out of them into the cloud assembly. */
+function removeOnExit(dir: string): void {
+  if (scratchDirs.size === 0) {
+    process.once('exit', () => {
+      for (const d of scratchDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
   }
-  return scratchRoot;
+  scratchDirs.add(dir);
 }

@@ -132,7 +132,7 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
 
     this.function = new lambda.Function(this, 'Function', {
       // Bundled with the app's other functions in one esbuild build (see FunctionBundler).
-      code: lambda.Code.fromAsset(FunctionBundler.of(this).bundle(this.entry)),
+      code: FunctionBundler.of(this).code(this.entry),
       handler: `${path.basename(BUNDLE_FILE, '.mjs')}.${props.handler ?? 'handler'}`,
       description: props.description ?? `${props.serviceName}: ${id}`,
       runtime: lambda.Runtime.NODEJS_24_X,

@@ -1,0 +1,123 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { BUNDLE_FILE, FunctionBundler, ServiceFunction } from '../../lib';
+import { cdkJsonContext } from '../../lib/config/cdk-context';
+import { HEALTH_HANDLER, ROOT } from '../helpers';
+
+const handlers = (service: string, ...names: string[]) =>
+  names.map((name) => path.join(ROOT, 'functions', service, 'handlers', `${name}.ts`));
+const [GET_ORDER, PLACE_ORDER] = handlers('orders', 'get-order', 'place-order');
+const [GET_STOCK] = handlers('inventory', 'get-stock');
+
+function bundlingApp(context: Record<string, unknown> = {}): App {
+  return new App({
+    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bundler-test-')),
+    context: { ...cdkJsonContext(), ...context },
+  });
+}
+
+function addFunction(stack: Stack, id: string, entry: string): ServiceFunction {
+  return new ServiceFunction(stack, id, { entry, serviceName: 'svc', metricsNamespace: 'Test' });
+}
+
+function s3KeyOf(stack: Stack, id: string): string {
+  const fn = stack.node.findChild(id) as ServiceFunction;
+  const logicalId = stack.getLogicalId(fn.function.node.defaultChild as never);
+  return (Template.fromStack(stack).toJSON().Resources[logicalId].Properties.Code as { S3Key: string }).S3Key;
+}
+
+describe('FunctionBundler', () => {
+  it('bundles every announced entry in one esbuild build, then serves the others from it', () => {
+    const app = bundlingApp();
+    const bundler = FunctionBundler.of(app);
+    bundler.prepare([GET_ORDER, PLACE_ORDER, GET_STOCK]);
+    const stack = new Stack(app, 'Svc');
+    addFunction(stack, 'Get', GET_ORDER);
+    addFunction(stack, 'Place', PLACE_ORDER);
+    addFunction(stack, 'Stock', GET_STOCK);
+    expect(bundler.builds).toBe(1);
+
+    // An entry nobody announced is still bundled, in a build of its own.
+    addFunction(stack, 'Health', HEALTH_HANDLER);
+    expect(bundler.builds).toBe(2);
+    const assembly = app.synth();
+    const dirs = fs.readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
+    expect(dirs).toHaveLength(4);
+    for (const dir of dirs) {
+      expect(fs.readdirSync(path.join(assembly.directory, dir)).sort()).toEqual([
+        BUNDLE_FILE,
+        `${BUNDLE_FILE}.map`,
+      ]);
+    }
+  });
+
+  it('gives each entry its own bundle even when entries share a folder', () => {
+    const app = bundlingApp();
+    const stack = new Stack(app, 'Svc');
+    addFunction(stack, 'Get', GET_ORDER);
+    addFunction(stack, 'Place', PLACE_ORDER);
+    expect(s3KeyOf(stack, 'Get')).not.toEqual(s3KeyOf(stack, 'Place'));
+    const bundler = FunctionBundler.of(app);
+    const placeOrder = fs.readFileSync(path.join(bundler.bundle(PLACE_ORDER), BUNDLE_FILE), 'utf8');
+    const getOrder = fs.readFileSync(path.join(bundler.bundle(GET_ORDER), BUNDLE_FILE), 'utf8');
+    // The idempotency-key check lives in place-order.ts only.
+    expect(placeOrder.includes('Idempotency-Key must be')).toBe(true);
+    expect(getOrder.includes('Idempotency-Key must be')).toBe(false);
+  });
+
+  it('writes source maps with project-relative paths, so the asset hash does not depend on where it built', () => {
+    const first = bundlingApp();
+    const second = bundlingApp();
+    const keys = [first, second].map((app) => {
+      const stack = new Stack(app, 'Svc');
+      addFunction(stack, 'Get', GET_ORDER);
+      return s3KeyOf(stack, 'Get');
+    });
+    expect(keys[0]).toEqual(keys[1]);
+
+    const map = JSON.parse(
+      fs.readFileSync(path.join(FunctionBundler.of(first).bundle(GET_ORDER), `${BUNDLE_FILE}.map`), 'utf8'),
+    ) as { sources: string[] };
+    expect(map.sources).toContain('functions/orders/handlers/get-order.ts');
+    expect(map.sources.filter((s) => s.startsWith('..') || path.isAbsolute(s))).toEqual([]);
+  });
+
+  it("leaves the SDK's default credential chain out: functions read the credentials Lambda puts in the environment", () => {
+    const bundle = fs.readFileSync(
+      path.join(FunctionBundler.of(bundlingApp()).bundle(GET_ORDER), BUNDLE_FILE),
+      'utf8',
+    );
+    // The DynamoDB client is bundled, but none of the SSO / STS web-identity / IMDS providers.
+    expect(bundle.includes('dynamodb')).toBe(true);
+    for (const marker of [
+      'AssumeRoleWithWebIdentity',
+      'sso-oidc',
+      'credential_process',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+    ]) {
+      expect({ marker, present: bundle.includes(marker) }).toEqual({ marker, present: false });
+    }
+  });
+
+  it('skips bundling for stacks the CLI did not select (cdk deploy OneStack)', () => {
+    const app = bundlingApp({ 'aws:cdk:bundling-stacks': ['Other'] });
+    const stack = new Stack(app, 'Svc');
+    addFunction(stack, 'Get', GET_ORDER);
+    expect(FunctionBundler.of(app).builds).toBe(0);
+  });
+
+  it('names the entry and the cause when bundling fails', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundler-bad-'));
+    const entry = path.join(dir, 'broken.ts');
+    fs.writeFileSync(entry, "import { nothing } from './does-not-exist';\nexport const handler = nothing;\n");
+    const stack = new Stack(bundlingApp(), 'Svc');
+    expect(() => addFunction(stack, 'Broken', entry)).toThrow(
+      new RegExp(
+        `ServiceFunction: bundling failed for entry ${entry}: .*Could not resolve "./does-not-exist"`,
+      ),
+    );
+  });
+});
