@@ -143,6 +143,30 @@ export interface SubscriptionDefinition {
   readonly memorySize?: number;
 }
 
+/** Throughput of a microservice's on-demand table. */
+export interface TableThroughput {
+  /**
+   * Read units per second the table serves at once, without ramping up (DynamoDB warm throughput).
+   * @default - what DynamoDB has provisioned for the table so far
+   */
+  readonly warmReadUnitsPerSecond?: number;
+  /**
+   * Write units per second the table serves at once, without ramping up (DynamoDB warm throughput).
+   * @default - what DynamoDB has provisioned for the table so far
+   */
+  readonly warmWriteUnitsPerSecond?: number;
+  /**
+   * Most read request units per second the table may consume.
+   * @default - no ceiling
+   */
+  readonly maxReadRequestUnits?: number;
+  /**
+   * Most write request units per second the table may consume.
+   * @default - no ceiling
+   */
+  readonly maxWriteRequestUnits?: number;
+}
+
 /** Request rate limits (token bucket). */
 export interface ThrottleSettings {
   /** Steady-state requests per second. */
@@ -191,6 +215,17 @@ export interface RouteProps {
    * @default - the service's `timeout`
    */
   readonly timeout?: Duration;
+  /**
+   * Concurrency reserved for the route's function: a bulkhead that both guarantees it this many
+   * executions and caps it there, so one hot or slow route cannot take the account's whole pool.
+   * @default - no reservation (shares the account pool)
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Initialized execution environments kept on the route's `live` alias for bursts without cold starts.
+   * @default - none
+   */
+  readonly provisionedConcurrency?: number;
   /**
    * Construct id and registry key of the route's function; keep it stable.
    * @default - derived from method and path, e.g. `GET /profiles/{id}` → `get-profiles-id`
@@ -264,6 +299,12 @@ export interface MicroserviceProps {
    * @default { rateLimit: 100, burstLimit: 200 }
    */
   readonly throttle?: ThrottleSettings;
+  /**
+   * Throughput settings of the on-demand table: pre-warmed capacity for a known launch or peak, and
+   * ceilings that cap cost (requests above them are throttled).
+   * @default - on-demand with no warm throughput and no ceilings
+   */
+  readonly tableThroughput?: TableThroughput;
   /**
    * Default memory of the route functions in MB.
    * @default 256
@@ -396,6 +437,9 @@ export class Microservice extends Construct {
       sortKey: props.sortKey,
       stream: publishes.length > 0 ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      maxReadRequestUnits: props.tableThroughput?.maxReadRequestUnits,
+      maxWriteRequestUnits: props.tableThroughput?.maxWriteRequestUnits,
+      warmThroughput: warmThroughputOf(props.tableThroughput),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.encryptionKey,
@@ -472,6 +516,8 @@ export class Microservice extends Construct {
         description: `${props.serviceName}: ${route.method} ${route.path}`,
         memorySize: route.memorySize ?? props.memorySize,
         timeout: route.timeout ?? props.timeout,
+        reservedConcurrentExecutions: route.reservedConcurrency,
+        provisionedConcurrency: route.provisionedConcurrency,
         logLevel: props.logLevel,
         logRetention,
         dataProtection,
@@ -676,6 +722,22 @@ interface ResolvedRoute extends RouteProps {
   readonly id: string;
 }
 
+/** DynamoDB's warm-throughput setting, after checking every figure is a whole number of units. */
+function warmThroughputOf(throughput: TableThroughput | undefined): dynamodb.WarmThroughput | undefined {
+  if (!throughput) return undefined;
+  for (const key of [
+    'warmReadUnitsPerSecond',
+    'warmWriteUnitsPerSecond',
+    'maxReadRequestUnits',
+    'maxWriteRequestUnits',
+  ] as const) {
+    requireIntegerInRange('Microservice', `tableThroughput.${key}`, throughput[key], 1, 40_000_000);
+  }
+  const { warmReadUnitsPerSecond: read, warmWriteUnitsPerSecond: write } = throughput;
+  if (read === undefined && write === undefined) return undefined;
+  return { readUnitsPerSecond: read, writeUnitsPerSecond: write };
+}
+
 function validateRoutes(props: MicroserviceProps): ResolvedRoute[] {
   if (!props.routes || props.routes.length === 0)
     fail('Microservice', 'routes', props.routes, 'declare at least one route');
@@ -730,6 +792,20 @@ function validateRoutes(props: MicroserviceProps): ResolvedRoute[] {
       );
     }
     requireIntegerInRange('Microservice', `${where}.memorySize`, route.memorySize, 128, 10240);
+    requireIntegerInRange(
+      'Microservice',
+      `${where}.reservedConcurrency`,
+      route.reservedConcurrency,
+      0,
+      100000,
+    );
+    requireIntegerInRange(
+      'Microservice',
+      `${where}.provisionedConcurrency`,
+      route.provisionedConcurrency,
+      1,
+      100000,
+    );
     if (route.throttle) validateThrottle(`${where}.throttle`, route.throttle);
     return { ...route, id };
   });

@@ -304,6 +304,65 @@ describe('Microservice', () => {
     });
   });
 
+  describe('capacity knobs', () => {
+    it('gives a route reserved concurrency (bulkhead) and provisioned concurrency on its live alias', () => {
+      const { template } = build({
+        routes: [ROUTES[0], { ...ROUTES[1], reservedConcurrency: 50, provisionedConcurrency: 10 }],
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: 'widgets: POST /widgets',
+        ReservedConcurrentExecutions: 50,
+      });
+      template.hasResourceProperties('AWS::Lambda::Alias', {
+        Name: 'live',
+        ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 10 },
+      });
+      // The other route keeps on-demand scaling and the shared pool.
+      expect(
+        template.findResources('AWS::Lambda::Alias', {
+          Properties: { ProvisionedConcurrencyConfig: Match.absent() },
+        }),
+      ).not.toEqual({});
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: 'widgets: GET /health',
+        ReservedConcurrentExecutions: Match.absent(),
+      });
+    });
+
+    it('sets warm throughput and ceilings on the on-demand table', () => {
+      const { template } = build({
+        tableThroughput: {
+          warmReadUnitsPerSecond: 30000,
+          warmWriteUnitsPerSecond: 12000,
+          maxReadRequestUnits: 50000,
+          maxWriteRequestUnits: 20000,
+        },
+      });
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        BillingMode: 'PAY_PER_REQUEST',
+        WarmThroughput: { ReadUnitsPerSecond: 30000, WriteUnitsPerSecond: 12000 },
+        OnDemandThroughput: { MaxReadRequestUnits: 50000, MaxWriteRequestUnits: 20000 },
+      });
+    });
+
+    it('names the bad knob and value', () => {
+      expect(() => build({ routes: [{ ...ROUTES[0], reservedConcurrency: -1 }] })).toThrow(
+        /Microservice: invalid routes\[0\]\.reservedConcurrency "?-1"?/,
+      );
+      expect(() => build({ routes: [{ ...ROUTES[0], provisionedConcurrency: 0 }] })).toThrow(
+        /Microservice: invalid routes\[0\]\.provisionedConcurrency "?0"?/,
+      );
+      expect(() => build({ tableThroughput: { warmWriteUnitsPerSecond: 1.5 } })).toThrow(
+        /Microservice: invalid tableThroughput\.warmWriteUnitsPerSecond "?1\.5"?/,
+      );
+      expect(() =>
+        build({ routes: [{ ...ROUTES[0], reservedConcurrency: 5, provisionedConcurrency: 10 }] }),
+      ).toThrow(
+        /ServiceFunction: invalid provisionedConcurrency "?10"?: must not exceed reservedConcurrentExecutions \(5\)/,
+      );
+    });
+  });
+
   describe('invalid props', () => {
     it('fails when the service name is not lowercase', () => {
       expect(() => build({ serviceName: 'Widgets' })).toThrow(/Microservice: invalid serviceName "Widgets"/);
