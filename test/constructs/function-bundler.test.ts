@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -83,6 +84,18 @@ describe('FunctionBundler', () => {
     ) as { sources: string[] };
     expect(map.sources).toContain('functions/orders/handlers/get-order.ts');
     expect(map.sources.filter((s) => s.startsWith('..') || path.isAbsolute(s))).toEqual([]);
+  });
+
+  it('keeps stack traces pointing at TypeScript lines through the linked source map', () => {
+    const entry = path.join(ROOT, 'test', 'fixtures', 'bundling', 'throws.ts');
+    const bundle = path.join(FunctionBundler.of(bundlingApp()).bundle(entry), BUNDLE_FILE);
+    const script = `const { handler } = await import(${JSON.stringify(bundle)});
+      try { await handler(); } catch (error) { process.stdout.write(error.stack); }`;
+    const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(run.stdout).toContain('thrown on line 3 of throws.ts');
+    expect(run.stdout).toMatch(/test\/fixtures\/bundling\/throws\.ts:3:\d+/);
   });
 
   it("leaves the SDK's default credential chain out: functions read the credentials Lambda puts in the environment", () => {
