@@ -15,3 +15,4 @@ process.env.EVENT_SOURCE ??= 'shop.test';
 // Handlers that call other services read their URL at cold start; unit tests never reach it (port 9: discard).
 process.env.USERS_API_URL ??= 'http://127.0.0.1:9/v1/';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.CDK_MICROSERVICES_BUNDLE_CACHE ??= 'off'; // every test bundles for real, unless it tests the cache

@@ -7,6 +7,7 @@ import type { BuildOptions, BuildResult } from 'esbuild';
 import { AssetHashType, DockerImage, Stage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
+import { BundleCache, bundleSettings } from './bundle-cache';
 import { packagedHandler } from './package-paths';
 
 /** What every service function is bundled with; exported so tests and the benchmark build the same thing. */
@@ -37,6 +38,12 @@ export const BUNDLE_FILE = 'index.mjs';
 
 type EsbuildModule = typeof EsbuildApi;
 
+/** esbuild is a peer dependency, loaded only when something is bundled. */
+function esbuild(): EsbuildModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('esbuild');
+}
+
 const bundlers = new WeakMap<IConstruct, FunctionBundler>();
 const scratchDirs = new Set<string>();
 
@@ -44,8 +51,9 @@ const scratchDirs = new Set<string>();
  * Bundles service-function entries with esbuild, many entries in one build: the SDK, Powertools and shared
  * code are parsed once per build instead of once per function, and no process is spawned per function.
  * Constructs announce their entries up front with {@link FunctionBundler.prepare}; the first function that
- * asks for its bundle builds everything announced so far in one esbuild call. One bundler per app (construct
- * tree), so a long-lived process that synthesizes again after an edit bundles the edited sources.
+ * asks for its bundle builds everything announced so far in one esbuild call. Bundles whose inputs are
+ * unchanged since an earlier synth come from the {@link BundleCache} instead. One bundler per app (construct
+ * tree), so a long-lived process that synthesizes again after an edit sees the edited sources.
  */
 export class FunctionBundler {
   /** The bundler of the app that `scope` belongs to. */
@@ -61,6 +69,9 @@ export class FunctionBundler {
 
   /** Number of esbuild builds this bundler ran (the benchmark and tests read it). */
   public builds = 0;
+  /** Number of bundles served from the cache of earlier synths instead of built. */
+  public cacheHits = 0;
+  private cache: BundleCache | undefined | null = null;
   private readonly pending = new Set<string>();
   private readonly built = new Map<string, string>();
   private readonly outdir: string;
@@ -120,22 +131,39 @@ export class FunctionBundler {
     this.pending.add(absolute);
     const batch = [...this.pending];
     this.pending.clear();
-    this.build(batch);
+    const cache = this.bundleCache();
+    const stale = batch.filter((candidate) => {
+      const cached = cache?.lookup(candidate, outputKey(candidate));
+      if (cached) {
+        this.built.set(candidate, cached);
+        this.cacheHits += 1;
+      }
+      return !cached;
+    });
+    if (stale.length > 0) this.build(stale);
     return this.built.get(absolute)!;
   }
 
+  /** The cache of earlier synths (see {@link BundleCache}), looked up once, when the first bundle is asked for. */
+  private bundleCache(): BundleCache | undefined {
+    if (this.cache === null) {
+      this.cache = BundleCache.fromEnvironment(
+        bundleSettings(SERVICE_FUNCTION_ESBUILD_OPTIONS, esbuild().version),
+      );
+    }
+    return this.cache;
+  }
+
   private build(entries: string[]): void {
-    // esbuild is a peer dependency, loaded only when something is bundled.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const esbuild: EsbuildModule = require('esbuild');
     const outputs = new Map(entries.map((entry) => [entry, outputKey(entry)]));
     let result: BuildResult;
     try {
-      result = esbuild.buildSync({
+      result = esbuild().buildSync({
         ...SERVICE_FUNCTION_ESBUILD_OPTIONS,
         entryPoints: [...outputs].map(([entry, key]) => ({ in: entry, out: `${key}/index` })),
         outdir: this.outdir,
         write: true,
+        metafile: true,
       });
     } catch (error) {
       const failure = error as {
@@ -153,10 +181,19 @@ export class FunctionBundler {
       // Warnings (e.g. a dynamic require esbuild cannot follow) matter at deploy time: show them.
       process.stderr.write(`esbuild warning: ${warning.text}\n`);
     }
+    const cache = this.bundleCache();
     for (const [entry, key] of outputs) {
       const directory = path.join(this.outdir, key);
       makeSourceMapPortable(path.join(directory, `${BUNDLE_FILE}.map`), entry);
-      this.built.set(entry, directory);
+      if (cache) {
+        // Metafile paths are relative to the working directory esbuild ran in.
+        const output =
+          result.metafile!.outputs[path.relative(process.cwd(), path.join(directory, BUNDLE_FILE))];
+        const inputs = Object.keys(output?.inputs ?? {}).map((input) => path.resolve(input));
+        this.built.set(entry, output ? cache.store(key, directory, inputs) : directory);
+      } else {
+        this.built.set(entry, directory);
+      }
     }
   }
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLE_FILE, FunctionBundler, ServiceFunction } from '../../lib';
+import { BUNDLE_CACHE_VARIABLE } from '../../lib/constructs/bundle-cache';
 import { cdkJsonContext } from '../../lib/config/cdk-context';
 import { HEALTH_HANDLER, ROOT } from '../helpers';
 
@@ -120,6 +121,51 @@ describe('FunctionBundler', () => {
     const stack = new Stack(app, 'Svc');
     addFunction(stack, 'Get', GET_ORDER);
     expect(FunctionBundler.of(app).builds).toBe(0);
+  });
+
+  describe('with the bundle cache on', () => {
+    const saved = process.env[BUNDLE_CACHE_VARIABLE];
+    let cacheDir: string;
+    beforeEach(() => {
+      cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-cache-'));
+      process.env[BUNDLE_CACHE_VARIABLE] = cacheDir;
+    });
+    afterEach(() => {
+      process.env[BUNDLE_CACHE_VARIABLE] = saved;
+    });
+
+    function synthOnce(entries: string[]) {
+      const app = bundlingApp();
+      const bundler = FunctionBundler.of(app);
+      bundler.prepare(entries);
+      const stack = new Stack(app, 'Svc');
+      entries.forEach((entry, i) => addFunction(stack, `Fn${i}`, entry));
+      return { bundler, keys: entries.map((_, i) => s3KeyOf(stack, `Fn${i}`)) };
+    }
+
+    it('reuses the bundles of an earlier synth whose inputs are unchanged, with the same asset hash', () => {
+      const first = synthOnce([GET_ORDER, PLACE_ORDER]);
+      expect({ builds: first.bundler.builds, hits: first.bundler.cacheHits }).toEqual({ builds: 1, hits: 0 });
+      const second = synthOnce([GET_ORDER, PLACE_ORDER]);
+      expect({ builds: second.bundler.builds, hits: second.bundler.cacheHits }).toEqual({
+        builds: 0,
+        hits: 2,
+      });
+      expect(second.keys).toEqual(first.keys);
+    });
+
+    it('rebuilds exactly the bundle whose input changed', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-cache-entry-'));
+      const entry = path.join(dir, 'handler.ts');
+      fs.writeFileSync(entry, "export const handler = async () => 'first version';\n");
+      synthOnce([entry, GET_ORDER]);
+      fs.writeFileSync(entry, "export const handler = async () => 'second version';\n");
+      const again = synthOnce([entry, GET_ORDER]);
+      expect({ builds: again.bundler.builds, hits: again.bundler.cacheHits }).toEqual({ builds: 1, hits: 1 });
+      const code = fs.readFileSync(path.join(again.bundler.bundle(entry), BUNDLE_FILE), 'utf8');
+      expect(code.includes('second version')).toBe(true);
+      expect(code.includes('first version')).toBe(false);
+    });
   });
 
   it('names the entry and the cause when bundling fails', () => {
