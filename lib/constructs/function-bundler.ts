@@ -61,7 +61,7 @@ export class FunctionBundler {
     const root = scope.node.root;
     let bundler = bundlers.get(root);
     if (!bundler) {
-      bundler = new FunctionBundler(Stage.of(scope)?.outdir);
+      bundler = new FunctionBundler(Stage.isStage(root) ? root.outdir : undefined);
       bundlers.set(root, bundler);
     }
     return bundler;
@@ -233,7 +233,14 @@ function projectRootOf(entry: string): string {
 function removeOnExit(dir: string): void {
   if (scratchDirs.size === 0) {
     process.once('exit', () => {
-      for (const d of scratchDirs) fs.rmSync(d, { recursive: true, force: true });
+      for (const d of scratchDirs) {
+        fs.rmSync(d, { recursive: true, force: true });
+        try {
+          fs.rmdirSync(path.dirname(d)); // the shared parent, once no other synth is using it
+        } catch {
+          // Not empty (a parallel synth) or already gone.
+        }
+      }
     });
   }
   scratchDirs.add(dir);

@@ -402,7 +402,26 @@ export class Platform extends Construct implements IPlatform {
           priority: 10,
           action: { block: {} },
           statement: {
-            rateBasedStatement: { limit: props.wafRateLimitPer5Minutes ?? 2000, aggregateKeyType: 'IP' },
+            rateBasedStatement: {
+              limit: props.wafRateLimitPer5Minutes ?? 2000,
+              aggregateKeyType: 'IP',
+              // Service-to-service calls (SigV4-signed, to IAM routes) come from Lambda's shared egress
+              // addresses: at scale a handful of IPs carry thousands of calls a second, which a per-IP limit
+              // sized for people would block. They are not counted; API Gateway checks their signature and
+              // the stage and method throttles bound them. A forged signature only earns a 403.
+              scopeDownStatement: {
+                notStatement: {
+                  statement: {
+                    byteMatchStatement: {
+                      fieldToMatch: { singleHeader: { Name: 'authorization' } },
+                      positionalConstraint: 'STARTS_WITH',
+                      searchString: 'AWS4-HMAC-SHA256 ',
+                      textTransformations: [{ priority: 0, type: 'NONE' }],
+                    },
+                  },
+                },
+              },
+            },
           },
           visibilityConfig: visibility('RateLimitPerIp'),
         },

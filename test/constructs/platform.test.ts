@@ -193,9 +193,34 @@ describe('Platform', () => {
           Match.objectLike({
             Name: 'RateLimitPerIp',
             Action: { Block: {} },
-            Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } },
+            Statement: { RateBasedStatement: Match.objectLike({ Limit: 2000, AggregateKeyType: 'IP' }) },
           }),
         ]),
+      });
+    });
+
+    it('does not count SigV4-signed service calls against the per-IP limit (they share Lambda egress IPs)', () => {
+      const acl = Object.values(template.findResources('AWS::WAFv2::WebACL'))[0];
+      const rule = (acl.Properties.Rules as Array<{ Name: string; Statement: Record<string, unknown> }>).find(
+        (r) => r.Name === 'RateLimitPerIp',
+      )!;
+      expect(rule.Statement).toEqual({
+        RateBasedStatement: {
+          Limit: 2000,
+          AggregateKeyType: 'IP',
+          ScopeDownStatement: {
+            NotStatement: {
+              Statement: {
+                ByteMatchStatement: {
+                  FieldToMatch: { SingleHeader: { Name: 'authorization' } },
+                  PositionalConstraint: 'STARTS_WITH',
+                  SearchString: 'AWS4-HMAC-SHA256 ',
+                  TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+                },
+              },
+            },
+          },
+        },
       });
     });
 
