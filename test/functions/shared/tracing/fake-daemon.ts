@@ -110,6 +110,14 @@ export function newInvocationTrace(sampled = true): InvocationTrace {
 }
 
 /** Remembers the current values of `names` and returns a function that puts them back. */
+/** The environment variables the tracing code reads; tests save and restore them. */
+export const TRACING_ENV = [
+  'AWS_XRAY_DAEMON_ADDRESS',
+  '_X_AMZN_TRACE_ID',
+  'POWERTOOLS_TRACE_ENABLED',
+  '_HANDLER',
+];
+
 export function saveEnv(names: readonly string[]): () => void {
   const saved = names.map((name) => [name, process.env[name]] as const);
   return () => {

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { DependencyError, ServiceClient } from '../../../../functions/shared/resilience/service-client';
 import { withTracing } from '../../../../functions/shared/tracing';
 import { lambdaContext } from '../../api-event';
-import { FakeDaemon, newInvocationTrace, saveEnv } from './fake-daemon';
+import { FakeDaemon, newInvocationTrace, saveEnv, TRACING_ENV } from './fake-daemon';
 import type { InvocationTrace, SegmentDocument } from './fake-daemon';
 
 const HANDLER = 'index.handler';
@@ -30,12 +30,7 @@ const users = () =>
 const handler = withTracing(async (path: string, _context: Context) => (await users().get(path)).status);
 
 beforeAll(async () => {
-  restoreEnv = saveEnv([
-    'AWS_XRAY_DAEMON_ADDRESS',
-    '_X_AMZN_TRACE_ID',
-    'POWERTOOLS_TRACE_ENABLED',
-    '_HANDLER',
-  ]);
+  restoreEnv = saveEnv(TRACING_ENV);
   daemon = await FakeDaemon.start();
   server = createServer((req, res) => {
     received.push(req.headers);

@@ -12,7 +12,7 @@ import { httpRoute } from '../../../../functions/shared/http';
 import { traceAwsClient, withTracing } from '../../../../functions/shared/tracing';
 import { apiEvent, lambdaContext } from '../../api-event';
 import { rawRecord, sqsEvent } from '../../sqs-event';
-import { DATAGRAM_HEADER, FakeDaemon, newInvocationTrace, saveEnv } from './fake-daemon';
+import { DATAGRAM_HEADER, FakeDaemon, newInvocationTrace, saveEnv, TRACING_ENV } from './fake-daemon';
 import type { InvocationTrace, SegmentDocument } from './fake-daemon';
 
 const TABLE = 'orders-test';
@@ -52,12 +52,7 @@ const handler = httpRoute({ authenticated: false }, async ({ queryParameters }) 
 });
 
 beforeAll(async () => {
-  restoreEnv = saveEnv([
-    'AWS_XRAY_DAEMON_ADDRESS',
-    '_X_AMZN_TRACE_ID',
-    'POWERTOOLS_TRACE_ENABLED',
-    '_HANDLER',
-  ]);
+  restoreEnv = saveEnv(TRACING_ENV);
   daemon = await FakeDaemon.start();
   dynamo = createServer((req, res) => {
     req.resume().on('end', () => {
