@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as esbuild from 'esbuild';
 import { SERVICE_FUNCTION_ESBUILD_OPTIONS } from '../lib/constructs/function-bundler';
 import type { SectionResult } from './report';
 import { fixed, median } from './stats';
@@ -123,8 +124,6 @@ export const handler = async (event: { body: string; requestContext: { authorize
 };
 `,
   );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild: typeof import('esbuild') = require('esbuild');
   esbuild.buildSync({
     ...SERVICE_FUNCTION_ESBUILD_OPTIONS,
     entryPoints: [
