@@ -15,6 +15,7 @@ import { cdkJsonContext } from '../lib/config/cdk-context';
 import { loadEnvironmentConfig } from '../lib/config/environments';
 import { createShopSystem } from '../lib/stacks/shop-system';
 import type { Budget, SectionResult } from './report';
+import { lambdaLikeEnvironment, runAlone, samplesFromEnvironment } from './report';
 import { fixed, kb, median, percentile } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -171,16 +172,7 @@ process.stdout.write(String(elapsed));
 /** Milliseconds from `import()` to a loaded module, in a fresh node process with a Lambda-like environment. */
 function loadTime(bundle: string, exportName: string, environment: Record<string, string>): number {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    AWS_REGION: 'eu-west-1',
-    AWS_DEFAULT_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_SESSION_TOKEN: 'bench',
-    AWS_LAMBDA_FUNCTION_NAME: 'bench',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-    // Lambda runs Node 24; this machine's older Node would only add the SDK's upgrade notice.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...lambdaLikeEnvironment(),
     ...environment,
     BENCH_BUNDLE: `file://${bundle}`,
     BENCH_EXPORT: exportName,
@@ -196,11 +188,4 @@ function loadTime(bundle: string, exportName: string, environment: Record<string
   return elapsed;
 }
 
-if (require.main === module) {
-  const samples = process.env.BENCH_SAMPLES ? Number(process.env.BENCH_SAMPLES) : undefined;
-  void bundlesSection({ samples }).then(async (section) => {
-    const { renderSection } = await import('./report');
-    console.log(renderSection(section));
-    process.exitCode = section.budgets.every((b) => b.ok) ? 0 : 1;
-  });
-}
+if (require.main === module) runAlone(bundlesSection({ samples: samplesFromEnvironment() }));

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { SERVICE_FUNCTION_ESBUILD_OPTIONS } from '../lib/constructs/function-bundler';
 import type { SectionResult } from './report';
+import { lambdaLikeEnvironment, runAlone } from './report';
 import { fixed, median } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -175,14 +176,11 @@ function measure(
   const result = path.join(WORK, `result-${path.basename(path.dirname(bundle))}-${Date.now()}.json`);
   const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', DRIVER], {
     env: {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'eu-west-1',
-      AWS_LAMBDA_FUNCTION_NAME: 'bench',
+      ...lambdaLikeEnvironment(),
       _HANDLER: 'index.handler',
       POWERTOOLS_SERVICE_NAME: 'orders',
       POWERTOOLS_METRICS_NAMESPACE: 'Bench',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...extraEnv,
       BENCH_BUNDLE: `file://${bundle}`,
       BENCH_CALLS: String(calls),
@@ -211,10 +209,4 @@ async function udpSink(): Promise<{ port: number; close(): void }> {
   return { port: socket.address().port, close: () => socket.close() };
 }
 
-if (require.main === module) {
-  void middlewareSection().then(async (section) => {
-    const { renderSection } = await import('./report');
-    console.log(renderSection(section));
-    process.exitCode = section.budgets.every((b) => b.ok) ? 0 : 1;
-  });
-}
+if (require.main === module) runAlone(middlewareSection());

@@ -40,3 +40,44 @@ export function renderSection(section: SectionResult): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * Runs one section on its own (`npx tsx bench/<section>.ts`): prints its table and sets the exit code from
+ * its budgets, as `npm run bench` does for all of them.
+ */
+export function runAlone(section: Promise<SectionResult>): void {
+  section.then(
+    (result) => {
+      console.log(renderSection(result));
+      process.exitCode = result.budgets.every((budget) => budget.ok) ? 0 : 1;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** `BENCH_SAMPLES` from the environment, for trying a section alone with fewer samples. */
+export function samplesFromEnvironment(): number | undefined {
+  return process.env.BENCH_SAMPLES ? Number(process.env.BENCH_SAMPLES) : undefined;
+}
+
+/**
+ * What Lambda puts in every function's environment, for bundles run in a fresh process: a region, credentials
+ * (placeholders; nothing is called), the function name; and no SDK upgrade notice, which Lambda's Node.js 24
+ * would not print but this machine's older Node would.
+ */
+export function lambdaLikeEnvironment(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'eu-west-1',
+    AWS_DEFAULT_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SESSION_TOKEN: 'bench',
+    AWS_LAMBDA_FUNCTION_NAME: 'bench',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 // The SDK's notice that its 2027 releases need Node 22 is not actionable here (as in scripts/start.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+import { endpointOf } from '../local/emulator';
 import type { LocalRuntime } from '../local/runtime';
 import { startLocalRuntime } from '../local/runtime';
 import { peakRssOf } from './stats';
@@ -128,12 +129,7 @@ async function main(): Promise<void> {
   const startupPeakRss = peakRssOf(process.pid);
   const info: RuntimeServerInfo = {
     apiUrl: runtime.apiUrl,
-    emulator: {
-      endpoint: runtime.emulator.endpoint,
-      region: runtime.emulator.region,
-      accessKeyId: runtime.emulator.accessKeyId,
-      secretAccessKey: runtime.emulator.secretAccessKey,
-    },
+    emulator: endpointOf(runtime.emulator),
     motoPid: runtime.emulator.pid,
     userPoolClientId: identity.userPoolClientId,
     functions: [...runtime.system.functions.values()].map((fn) => ({

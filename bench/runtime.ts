@@ -23,7 +23,7 @@ import { DynamoDbProfileStore } from '../functions/users/adapters/dynamodb-profi
 import { ProfileService } from '../functions/users/domain/profile-service';
 import { signIn } from '../local/token';
 import type { Budget, SectionResult } from './report';
-import { renderSection } from './report';
+import { runAlone } from './report';
 import type { FromRuntimeServer, RuntimeServerInfo, ToRuntimeServer } from './runtime-server';
 import { fixed, peakRssOf, percentile } from './stats';
 
@@ -831,15 +831,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-if (require.main === module) {
-  runtimeSection({ quick: process.argv.includes('--quick') }).then(
-    (section) => {
-      console.log(renderSection(section));
-      process.exitCode = section.budgets.every((budget) => budget.ok) ? 0 : 1;
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAlone(runtimeSection({ quick: process.argv.includes('--quick') }));

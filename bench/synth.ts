@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Budget, SectionResult } from './report';
+import { runAlone, samplesFromEnvironment } from './report';
 import { fixed, median } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -291,10 +292,5 @@ if (require.main === module) {
     .slice(2)
     .map(Number)
     .filter((n) => n > 0);
-  const samples = process.env.BENCH_SAMPLES ? Number(process.env.BENCH_SAMPLES) : undefined;
-  void synthSection({ ...(sizes.length ? { sizes } : {}), samples }).then(async (section) => {
-    const { renderSection } = await import('./report');
-    console.log(renderSection(section));
-    process.exitCode = section.budgets.every((b) => b.ok) ? 0 : 1;
-  });
+  runAlone(synthSection({ ...(sizes.length ? { sizes } : {}), samples: samplesFromEnvironment() }));
 }

@@ -388,3 +388,9 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
 }
+
+/** The endpoint and credentials of an emulator, without its process handles: what other processes need. */
+export function endpointOf(emulator: EmulatorEndpoint): EmulatorEndpoint {
+  const { endpoint, region, accessKeyId, secretAccessKey } = emulator;
+  return { endpoint, region, accessKeyId, secretAccessKey };
+}

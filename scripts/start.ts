@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 // This machine may run Node 20; the SDK's notice that its 2027 releases need Node 22 is not actionable here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import * as path from 'node:path';
+import { endpointOf } from '../local/emulator';
 import { startLocalRuntime } from '../local/runtime';
 import type { RuntimeInfo } from '../local/token';
 import { RUNTIME_INFO_FILE } from '../local/token';
@@ -33,12 +34,7 @@ async function main(): Promise<void> {
   if (identity) {
     const info: RuntimeInfo = {
       apiUrl: runtime.apiUrl,
-      emulator: {
-        endpoint: runtime.emulator.endpoint,
-        region: runtime.emulator.region,
-        accessKeyId: runtime.emulator.accessKeyId,
-        secretAccessKey: runtime.emulator.secretAccessKey,
-      },
+      emulator: endpointOf(runtime.emulator),
       userPoolId: identity.userPoolId,
       userPoolClientId: identity.userPoolClientId,
       users: runtime.demoUsers.map((u) => ({ username: u.username, password: u.password, groups: u.groups })),

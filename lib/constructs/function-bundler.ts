@@ -74,15 +74,9 @@ export class FunctionBundler {
   private cache: BundleCache | undefined | null = null;
   private readonly pending = new Set<string>();
   private readonly built = new Map<string, string>();
-  private readonly outdir: string;
+  private outdir: string | undefined;
 
-  private constructor(assemblyDir: string | undefined) {
-    // Next to the cloud assembly (cdk.out), which holds CDK's own bundling scratch folders too.
-    const root = path.join(assemblyDir ?? os.tmpdir(), '.function-bundles');
-    fs.mkdirSync(root, { recursive: true });
-    this.outdir = fs.mkdtempSync(path.join(root, 'build-'));
-    removeOnExit(this.outdir);
-  }
+  private constructor(private readonly assemblyDir: string | undefined) {}
 
   /** Announces entries that will be bundled, so the next build includes them. */
   public prepare(entries: Iterable<string>): void {
@@ -154,14 +148,29 @@ export class FunctionBundler {
     return this.cache;
   }
 
+  /**
+   * The scratch folder builds write to, created by the first build (apps whose stacks skip bundling make
+   * none): next to the cloud assembly (cdk.out), which holds CDK's own bundling scratch folders too.
+   */
+  private scratch(): string {
+    if (!this.outdir) {
+      const root = path.join(this.assemblyDir ?? os.tmpdir(), '.function-bundles');
+      fs.mkdirSync(root, { recursive: true });
+      this.outdir = fs.mkdtempSync(path.join(root, 'build-'));
+      removeOnExit(this.outdir);
+    }
+    return this.outdir;
+  }
+
   private build(entries: string[]): void {
+    const outdir = this.scratch();
     const outputs = new Map(entries.map((entry) => [entry, outputKey(entry)]));
     let result: BuildResult;
     try {
       result = esbuild().buildSync({
         ...SERVICE_FUNCTION_ESBUILD_OPTIONS,
         entryPoints: [...outputs].map(([entry, key]) => ({ in: entry, out: `${key}/index` })),
-        outdir: this.outdir,
+        outdir,
         write: true,
         metafile: true,
       });
@@ -183,7 +192,7 @@ export class FunctionBundler {
     }
     const cache = this.bundleCache();
     for (const [entry, key] of outputs) {
-      const directory = path.join(this.outdir, key);
+      const directory = path.join(outdir, key);
       makeSourceMapPortable(path.join(directory, `${BUNDLE_FILE}.map`), entry);
       if (cache) {
         // Metafile paths are relative to the working directory esbuild ran in.
