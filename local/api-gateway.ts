@@ -59,6 +59,8 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const AUTHORIZER_CACHE_MS = 5 * 60_000;
 /** Minimum time between two JWKS downloads of one pool when a token names an unknown key. */
 const JWKS_REFRESH_MS = 10_000;
+/** Verified access tokens remembered at most (see verifyToken); the oldest is forgotten first. */
+const VERIFIED_TOKENS_KEPT = 1_000;
 const EMULATOR_TIMEOUT_MS = 10_000;
 /** Placeholder account of IAM callers (moto's default account). */
 const CALLER_ACCOUNT = '123456789012';
@@ -116,7 +118,13 @@ type Authorization =
       readonly claims?: Record<string, string>;
       readonly identity?: Record<string, string>;
     }
-  | { readonly ok: false; readonly rejection: Rejection };
+  | Refusal;
+
+/** An authorizer's refusal. */
+interface Refusal {
+  readonly ok: false;
+  readonly rejection: Rejection;
+}
 
 interface HttpReply {
   readonly status: number;
@@ -141,6 +149,8 @@ export class LocalApiGateway {
   private readonly jwks = new Map<string, { keys: Promise<Map<string, KeyObject>>; fetchedAt: number }>();
   private readonly knownClients = new Map<string, Promise<boolean>>();
   private readonly scopeCache = new Map<string, { scopes: Promise<string[]>; until: number }>();
+  /** Claims of tokens whose signature, issuer and use passed, by user pool and token (see verifyToken). */
+  private readonly verifiedTokens = new Map<string, Record<string, unknown>>();
 
   constructor(options: LocalApiGatewayOptions) {
     this.options = options;
@@ -379,27 +389,9 @@ export class LocalApiGateway {
     const header = headerValue(request.headers, 'authorization')?.trim();
     if (!header) return unauthorized('no Authorization header');
     const token = header.replace(/^Bearer\s+/i, '');
-    const jwt = parseJwt(token);
-    if (!jwt) return unauthorized('not a JWT');
-    if (jwt.header.alg !== 'RS256' || typeof jwt.header.kid !== 'string') {
-      return unauthorized(`unsupported JWT header ${JSON.stringify(jwt.header)}`);
-    }
-    let key: KeyObject | undefined;
-    try {
-      key = await this.signingKey(userPoolId, jwt.header.kid);
-    } catch (error) {
-      return this.authorizerFailure(`JWKS of ${userPoolId}: ${describe(error)}`);
-    }
-    if (!key) return unauthorized(`unknown key id ${jwt.header.kid}`);
-    if (!verify('RSA-SHA256', Buffer.from(jwt.signedPart), key, jwt.signature)) {
-      return unauthorized('bad token signature');
-    }
-    const claims = jwt.payload;
-    if (!this.issuers(userPoolId).includes(String(claims.iss))) {
-      return unauthorized(`issuer ${String(claims.iss)} is not user pool ${userPoolId}`);
-    }
-    if (claims.token_use !== 'access')
-      return unauthorized(`token_use is ${String(claims.token_use)}, not access`);
+    const verified = await this.verifyToken(userPoolId, token);
+    if ('rejection' in verified) return verified;
+    const { claims } = verified;
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) {
       return {
         ok: false,
@@ -441,7 +433,7 @@ export class LocalApiGateway {
     return { ok: true, claims: claimsForEvent({ ...claims, scope: scopes.join(' ') }) };
   }
 
-  private authorizerFailure(reason: string): Authorization {
+  private authorizerFailure(reason: string): Refusal {
     this.log(`authorizer failure: ${reason}`);
     return {
       ok: false,
@@ -489,6 +481,57 @@ export class LocalApiGateway {
     const entry = { keys, fetchedAt: Date.now() };
     this.jwks.set(userPoolId, entry);
     return entry;
+  }
+
+  /**
+   * The claims of an access token of the user pool whose signature, issuer and use have been checked
+   * (its expiry is checked on every request). A token that passed is remembered until it expires, as an
+   * API Gateway authorizer caches it, so a client sending the same token does not cost an RSA check per call.
+   */
+  private async verifyToken(
+    userPoolId: string,
+    token: string,
+  ): Promise<{ readonly claims: Record<string, unknown> } | Refusal> {
+    const unauthorized = (reason: string): Refusal => ({
+      ok: false,
+      rejection: { types: ['UNAUTHORIZED'], message: 'Unauthorized', status: 401, reason },
+    });
+    const cacheKey = `${userPoolId} ${token}`;
+    const remembered = this.verifiedTokens.get(cacheKey);
+    if (remembered) return { claims: remembered };
+    const jwt = parseJwt(token);
+    if (!jwt) return unauthorized('not a JWT');
+    if (jwt.header.alg !== 'RS256' || typeof jwt.header.kid !== 'string') {
+      return unauthorized(`unsupported JWT header ${JSON.stringify(jwt.header)}`);
+    }
+    let key: KeyObject | undefined;
+    try {
+      key = await this.signingKey(userPoolId, jwt.header.kid);
+    } catch (error) {
+      return this.authorizerFailure(`JWKS of ${userPoolId}: ${describe(error)}`);
+    }
+    if (!key) return unauthorized(`unknown key id ${jwt.header.kid}`);
+    if (!verify('RSA-SHA256', Buffer.from(jwt.signedPart), key, jwt.signature)) {
+      return unauthorized('bad token signature');
+    }
+    const claims = jwt.payload;
+    if (!this.issuers(userPoolId).includes(String(claims.iss))) {
+      return unauthorized(`issuer ${String(claims.iss)} is not user pool ${userPoolId}`);
+    }
+    if (claims.token_use !== 'access')
+      return unauthorized(`token_use is ${String(claims.token_use)}, not access`);
+    if (typeof claims.exp === 'number' && claims.exp * 1000 > Date.now()) {
+      if (this.verifiedTokens.size >= VERIFIED_TOKENS_KEPT) {
+        // Forget the oldest (Maps iterate in insertion order), and any that expired meanwhile.
+        const now = Date.now();
+        for (const [oldKey, oldClaims] of this.verifiedTokens) {
+          if (this.verifiedTokens.size < VERIFIED_TOKENS_KEPT && Number(oldClaims.exp) * 1000 > now) break;
+          this.verifiedTokens.delete(oldKey);
+        }
+      }
+      this.verifiedTokens.set(cacheKey, claims);
+    }
+    return { claims };
   }
 
   private isClientOf(userPoolId: string, clientId: string): Promise<boolean> {

@@ -58,9 +58,15 @@ type ToWorker = { type: 'invoke'; id: string; event: unknown; context: ContextFi
 type FromWorker =
   | { type: 'ready' }
   | { type: 'init-error'; error: SerializedError }
-  | { type: 'result'; id: string; ok: true; value: unknown }
-  | { type: 'result'; id: string; ok: false; error: SerializedError }
-  | { type: 'log'; stream: 'stdout' | 'stderr'; text: string };
+  | { type: 'result'; id: string; ok: true; value: unknown; output: Output[] }
+  | { type: 'result'; id: string; ok: false; error: SerializedError; output: Output[] }
+  | { type: 'log'; output: Output[] };
+
+/** What a function wrote to one of its streams. */
+interface Output {
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+}
 
 interface SerializedError {
   readonly name: string;
@@ -82,18 +88,32 @@ interface ContextFields {
 
 /**
  * The worker's program (CommonJS, evaluated): loads the handler module once (warm starts reuse it), then
- * runs one invocation at a time. Output goes through the message port so that every line of an invocation
- * reaches the host before its result.
+ * runs one invocation at a time. Output goes through the message port, in order and before the result of
+ * the invocation that wrote it: what is written while a result is being prepared travels with the result,
+ * anything else (module load, work left running after a result) at the end of the event-loop turn that
+ * wrote it, so one message carries all the lines of a turn instead of one message per line.
  */
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const { pathToFileURL } = require('node:url');
 if (typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEnabled(true);
+let output = [];
+let flushing;
+const takeOutput = () => {
+  const taken = output;
+  output = [];
+  return taken;
+};
+const flush = () => {
+  flushing = undefined;
+  if (output.length > 0) parentPort.postMessage({ type: 'log', output: takeOutput() });
+};
 for (const stream of ['stdout', 'stderr']) {
   process[stream].write = (chunk, encoding, callback) => {
     if (typeof encoding === 'function') callback = encoding;
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    parentPort.postMessage({ type: 'log', stream, text });
+    output.push({ stream, text });
+    flushing ??= setImmediate(flush);
     if (typeof callback === 'function') process.nextTick(callback);
     return true;
   };
@@ -115,6 +135,7 @@ const serialize = (error) =>
   } catch (error) {
     const serialized = serialize(error);
     if (error && error.code === 'ERR_MODULE_NOT_FOUND') serialized.name = 'Runtime.ImportModuleError';
+    flush();
     parentPort.postMessage({ type: 'init-error', error: serialized });
     return;
   }
@@ -140,11 +161,12 @@ const serialize = (error) =>
         : handler(message.event, context));
       // Lambda returns the JSON serialization of the result.
       const json = JSON.stringify(value === undefined ? null : value);
-      parentPort.postMessage({ type: 'result', id: message.id, ok: true, value: JSON.parse(json) });
+      parentPort.postMessage({ type: 'result', id: message.id, ok: true, value: JSON.parse(json), output: takeOutput() });
     } catch (error) {
-      parentPort.postMessage({ type: 'result', id: message.id, ok: false, error: serialize(error) });
+      parentPort.postMessage({ type: 'result', id: message.id, ok: false, error: serialize(error), output: takeOutput() });
     }
   });
+  flush();
   parentPort.postMessage({ type: 'ready' });
 })();
 `;
@@ -273,6 +295,9 @@ export class FunctionRunner {
     const emit = (stream: 'stdout' | 'stderr', text: string) => {
       for (const line of lines[stream].push(text)) this.log(fn, line);
     };
+    const emitAll = (output: readonly Output[]) => {
+      for (const { stream, text } of output) emit(stream, text);
+    };
     // Anything written past the patched streams (there should be nothing) is still captured.
     worker.stdout.on('data', (chunk: Buffer) => emit('stdout', chunk.toString('utf8')));
     worker.stderr.on('data', (chunk: Buffer) => emit('stderr', chunk.toString('utf8')));
@@ -296,7 +321,7 @@ export class FunctionRunner {
     worker.on('message', (message: FromWorker) => {
       switch (message.type) {
         case 'log':
-          emit(message.stream, message.text);
+          emitAll(message.output);
           break;
         case 'ready':
           clearTimeout(initTimer);
@@ -311,6 +336,7 @@ export class FunctionRunner {
           break;
         }
         case 'result':
+          emitAll(message.output);
           environment.onResult?.(message);
           break;
       }

@@ -685,6 +685,21 @@ describe('LocalApiGateway', () => {
       expect(jwksRequests).toBe(1);
     });
 
+    it('refuses a token it has accepted before once the token has expired', async () => {
+      const fresh = token({ jti: randomUUID() });
+      try {
+        expect((await get(fresh)).status).toBe(200);
+        expect((await get(fresh)).status).toBe(200);
+        // Two hours on, the remembered token is past its exp (one hour).
+        jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 2 * 3_600_000);
+        const reply = await get(fresh);
+        expect(reply.status).toBe(401);
+        expect(reply.json.error.code).toBe('TOKEN_EXPIRED');
+      } finally {
+        jest.restoreAllMocks();
+      }
+    });
+
     it('answers 401 with the EXPIRED_TOKEN template for an expired token', async () => {
       const reply = await get(token({ exp: Math.floor(Date.now() / 1000) - 1 }));
       expect(reply.status).toBe(401);

@@ -1,3 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, QueryParameterBag } from '@smithy/types';
@@ -77,10 +80,12 @@ export interface ServiceClientOptions {
    */
   readonly credentials?: AwsCredentialIdentityProvider;
   /**
-   * The fetch implementation; inject one in tests.
-   * @default - the global `fetch`
+   * The connection pool requests go through (an `https.Agent` for an https `baseUrl`, an `http.Agent`
+   * for http).
+   * @default - a keep-alive pool shared by every ServiceClient of the execution environment, which closes
+   *   connections idle for 4 s
    */
-  readonly fetch?: typeof fetch;
+  readonly agent?: http.Agent;
   /**
    * SigV4 signing name of the service.
    * @default 'execute-api'
@@ -107,6 +112,17 @@ export interface ServiceRequestOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
+/**
+ * Idle keep-alive connections are closed after this long: well before servers and load balancers drop
+ * them (API Gateway and ALB keep idle connections for about a minute), so a request is never sent on a
+ * connection the other end has already closed.
+ */
+const IDLE_CONNECTION_MS = 4000;
+/** The default pools, shared by every client: one TLS handshake per connection, not per call. */
+const DEFAULT_AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+  'https:': new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
+};
 const DEFAULT_SIGNING_SERVICE = 'execute-api';
 /** Methods that may be sent again after an ambiguous failure (timeout, 5xx) without duplicating effects. */
 const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
@@ -137,7 +153,7 @@ export class ServiceClient {
   private readonly retry: RetryOptions;
   private readonly circuitBreaker: CircuitBreaker;
   private readonly signer: SignatureV4;
-  private readonly send: typeof fetch;
+  private readonly agent: http.Agent;
 
   /** @throws Error naming the option when an option is invalid. */
   constructor(options: ServiceClientOptions) {
@@ -170,8 +186,14 @@ export class ServiceClient {
       credentials: options.credentials ?? fromEnv(),
       sha256: Sha256,
     });
-    const fetchImpl = options.fetch ?? globalThis.fetch;
-    this.send = (input, init) => fetchImpl(input, init);
+    const agentProtocol = (options.agent as { protocol?: unknown } | undefined)?.protocol;
+    if (options.agent !== undefined && agentProtocol !== this.base.protocol) {
+      throw new Error(
+        `ServiceClient agent must be an ${this.base.protocol === 'https:' ? 'https' : 'http'}.Agent for ` +
+          `${this.base.origin}, got one for ${String(agentProtocol)}`,
+      );
+    }
+    this.agent = options.agent ?? DEFAULT_AGENTS[this.base.protocol as keyof typeof DEFAULT_AGENTS];
   }
 
   /** The circuit breaker the calls run in. */
@@ -257,12 +279,13 @@ export class ServiceClient {
       headers: { ...headers, host: url.host },
       body,
     });
-    // fetch sets the host header itself, from the same URL that was signed.
+    // node:http sets the host header itself, from the same URL that was signed.
     const sendHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(signed.headers))
       if (name !== 'host') sendHeaders[name] = value;
+    if (body !== undefined) sendHeaders['content-length'] = String(Buffer.byteLength(body));
     // Send the query exactly as it was signed (RFC 3986 encoded), so the server's canonical form matches.
-    const target = `${url.origin}${url.pathname}${queryString(query)}`;
+    const target = new URL(`${url.origin}${url.pathname}${queryString(query)}`);
 
     // One subsegment per attempt, as each attempt is a request of its own with its own answer. The trace
     // header is added after signing, so the signature never depends on it (SigV4 signers treat it as
@@ -272,21 +295,10 @@ export class ServiceClient {
       subsegment.setHttpRequest(method, `${url.origin}${url.pathname}`);
       sendHeaders['x-amzn-trace-id'] = subsegment.traceHeader();
     }
-    let status: number;
-    let text: string;
-    const responseHeaders: Record<string, string> = {};
+    let answer: Answer;
     try {
-      const response = await this.send(target, {
-        method,
-        headers: sendHeaders,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = response.status;
-      response.headers.forEach((value, name) => (responseHeaders[name.toLowerCase()] = value));
-      text = await response.text();
-      subsegment?.setHttpResponse(status, Buffer.byteLength(text));
+      answer = await exchange(target, method, sendHeaders, body, this.agent, this.timeoutMs);
+      subsegment?.setHttpResponse(answer.status, Buffer.byteLength(answer.text));
     } catch (error) {
       subsegment?.addError(error);
       throw new DependencyError(
@@ -300,13 +312,14 @@ export class ServiceClient {
     } finally {
       subsegment?.end();
     }
+    const { status } = answer;
     if (status === 429 || status >= 500) {
       throw new DependencyError(this.name, `${this.name}: ${method} ${url.pathname} answered ${status}`, {
         status,
         retryable: true,
       });
     }
-    return { status, body: parseBody(text), headers: responseHeaders };
+    return { status, body: parseBody(answer.text), headers: answer.headers };
   }
 
   /** Joins the base URL and `path` with exactly one slash, refusing paths that leave the base path. */
@@ -318,6 +331,64 @@ export class ServiceClient {
     }
     return url;
   }
+}
+
+/** What came back for one request. */
+interface Answer {
+  readonly status: number;
+  /** Names in lower case; repeated headers joined with `, `. */
+  readonly headers: Record<string, string>;
+  readonly text: string;
+}
+
+/**
+ * Sends one request through `agent` and reads the whole answer (redirects are answers, not followed).
+ * Rejects with the socket's error, or with a `TimeoutError` when connecting, sending and reading the whole
+ * answer take longer than `timeoutMs` (the request is then destroyed, and its connection with it).
+ */
+function exchange(
+  target: URL,
+  method: HttpMethod,
+  headers: Record<string, string>,
+  body: string | undefined,
+  agent: http.Agent,
+  timeoutMs: number,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const send = target.protocol === 'https:' ? https.request : http.request;
+    const request = send(target, { method, headers, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', fail);
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: headersOf(response.headers),
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+    });
+    const timer = setTimeout(() => {
+      const error = new Error(`timed out after ${timeoutMs} ms`);
+      error.name = 'TimeoutError';
+      request.destroy(error);
+    }, timeoutMs);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    request.on('error', fail);
+    request.end(body);
+  });
+}
+
+function headersOf(incoming: IncomingHttpHeaders): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
 }
 
 function parseBaseUrl(baseUrl: string): URL {
@@ -374,10 +445,10 @@ function parseBody(text: string): unknown {
   }
 }
 
-/** Describes a fetch failure; by name and shape, since fetch's errors may come from another realm. */
+/** Describes a failed exchange: a timeout, or the socket's error with its code. */
 function failureOf(error: unknown, timeoutMs: number): string {
-  const { name, message, cause } = (error ?? {}) as { name?: unknown; message?: unknown; cause?: unknown };
-  if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return `failed: ${typeof message === 'string' ? message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`;
+  const { name, message, code } = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown };
+  if (name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+  const text = typeof message === 'string' ? message : String(error);
+  return `failed: ${text}${typeof code === 'string' && !text.includes(code) ? ` (${code})` : ''}`;
 }

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
+import { Agent, createServer } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -24,6 +25,8 @@ interface Received {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
+  /** The client's end of the connection the request came on. */
+  readonly clientPort?: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -56,6 +59,7 @@ beforeAll(async () => {
         url: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        clientPort: req.socket.remotePort,
       });
       handle(req, res);
     });
@@ -213,6 +217,10 @@ describe('ServiceClient signing', () => {
     [{ baseUrl: 'https://example.com/v1?stage=x' }, /baseUrl must not have a query/],
     [{ timeoutMs: 0 }, /timeoutMs must be a finite number > 0, got 0/],
     [{ region: '' }, /region must be a non-empty string/],
+    [
+      { agent: new HttpsAgent() },
+      /agent must be an http\.Agent for http:\/\/127\.0\.0\.1:\d+, got one for https:/,
+    ],
   ])('fails for invalid options %p, naming the option', (options, message) => {
     expect(() => client(options)).toThrow(message);
   });
@@ -240,6 +248,24 @@ describe('ServiceClient responses', () => {
     const text = await client().get('text');
     expect(text).toMatchObject({ status: 200, body: 'plain words' });
     expect(text.headers).toMatchObject({ 'content-type': 'text/plain', 'x-request-id': 'r-1' });
+  });
+
+  it('sends consecutive calls on one kept-alive connection, also across clients', async () => {
+    await client().get('one');
+    await client().request(HttpMethod.PUT, 'two', { body: { n: 2 } });
+    await client().get('three');
+    expect(received.map((r) => r.body)).toEqual(['', '{"n":2}', '']);
+    expect(new Set(received.map((r) => r.clientPort)).size).toBe(1);
+  });
+
+  it('sends through the agent it is given', async () => {
+    const agent = new Agent({ keepAlive: false });
+    const created = jest.spyOn(agent, 'createConnection');
+    await client({ agent }).get('one');
+    await client({ agent }).get('two');
+    expect(created).toHaveBeenCalledTimes(2);
+    expect(new Set(received.map((r) => r.clientPort)).size).toBe(2);
+    agent.destroy();
   });
 
   it('returns a redirect instead of following it', async () => {

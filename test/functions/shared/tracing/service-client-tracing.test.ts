@@ -150,7 +150,7 @@ describe('ServiceClient in a traced invocation', () => {
     for (const call of calls) {
       expect(call).toMatchObject({ fault: true, http: { request: { method: 'GET' } } });
       expect(call.http?.response).toBeUndefined();
-      expect(call.cause?.exceptions[0]).toMatchObject({ type: 'TypeError', message: 'fetch failed' });
+      expect(call.cause?.exceptions[0]).toMatchObject({ type: 'Error', message: 'socket hang up' });
     }
     expect(root).toMatchObject({ fault: true });
     expect(root.cause?.exceptions[0].type).toBe('DependencyError');
