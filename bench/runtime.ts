@@ -85,14 +85,19 @@ interface Plan {
   readonly rounds: number;
   /** Warm-up requests per path and route (at 32 clients, so every execution environment starts). */
   readonly warmup: number;
+  /**
+   * Warm-up requests per path right before each cell, at the cell's concurrency: the execution environments
+   * the cell uses are then past their JIT warm-up, as a warm function's are (not measured).
+   */
+  readonly cellWarmup: number;
 }
 
 /** Runs the section: starts the runtime in a child process, measures, stops everything. */
 export async function runtimeSection(options: { quick?: boolean } = {}): Promise<SectionResult> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const plan: Plan = options.quick
-    ? { requests: 120, rounds: 2, warmup: 64 }
-    : { requests: 400, rounds: 4, warmup: 128 };
+    ? { requests: 120, rounds: 2, warmup: 64, cellWarmup: 60 }
+    : { requests: 400, rounds: 4, warmup: 128, cellWarmup: 200 };
   const started = Date.now();
   const server = await startRuntimeServer();
   // Idle sockets are closed after 4 s, before the gateway's 5 s keep-alive timeout can close one under a request.
@@ -129,6 +134,10 @@ export async function runtimeSection(options: { quick?: boolean } = {}): Promise
     for (const route of ['POST /orders', 'GET /orders/{id}'] as const) {
       const op = route === 'POST /orders' ? bench.place : bench.get;
       for (const clients of CONCURRENCIES) {
+        for (const path of ['runtime', 'direct'] as const) {
+          await bench.settle();
+          await closedLoop(plan.cellWarmup, clients, (i) => op[path](i));
+        }
         const sides = await measureCell(plan, clients, op, bench.settle, pids);
         for (const path of ['runtime', 'direct'] as const) {
           measured.push(summarize(route, clients, path, sides[path]));
@@ -709,7 +718,8 @@ function buildSection(run: {
   const notes = [
     `Each cell: ${plan.requests} requests per path (${plan.rounds} rounds alternating which path goes first) ` +
       `from closed-loop clients (each sends its next request when its last is answered), after ${plan.warmup} ` +
-      'warm-up requests per path and route at 32 clients that start every execution environment.',
+      'warm-up requests per path and route at 32 clients that start every execution environment, and ' +
+      `${plan.cellWarmup} more per path right before the cell, at its concurrency (none of them measured).`,
     'local runtime: node:http keep-alive clients call the runtime (its own node process, bench/runtime-server.ts) ' +
       'with a customer access token: gateway (JWT and scope check, body validation), handler in a worker ' +
       'thread, and for POST the orders → users IAM-signed call through the gateway to a second handler.',
