@@ -174,6 +174,8 @@ const serialize = (error) =>
 /** One execution environment: a worker with its own module scope and `process.env`. */
 interface Environment {
   readonly worker: Worker;
+  /** Lambda writes each execution environment's output to a log stream of its own. */
+  readonly logStreamName: string;
   readonly ready: Promise<void>;
   busy: boolean;
   dead: boolean;
@@ -307,7 +309,14 @@ export class FunctionRunner {
       settleReady = (error) => (error ? reject(error) : resolve());
     });
     ready.catch(() => undefined);
-    const environment: Environment = { worker, ready, busy: false, dead: false };
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
+    const environment: Environment = {
+      worker,
+      logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+      ready,
+      busy: false,
+      dead: false,
+    };
     const initTimer = setTimeout(() => {
       const error = new FunctionError(
         fn.key,
@@ -365,7 +374,7 @@ export class FunctionRunner {
     await environment.ready;
     const requestId = randomUUID();
     const timeoutMs = fn.timeoutSeconds * 1000;
-    const context = this.contextOf(fn, requestId, Date.now() + timeoutMs);
+    const context = this.contextOf(fn, environment, requestId, Date.now() + timeoutMs);
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new FunctionTimeoutError(fn.key, requestId, fn.timeoutSeconds);
@@ -434,8 +443,12 @@ export class FunctionRunner {
     };
   }
 
-  private contextOf(fn: LocalFunction, requestId: string, deadline: number): ContextFields {
-    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
+  private contextOf(
+    fn: LocalFunction,
+    environment: Environment,
+    requestId: string,
+    deadline: number,
+  ): ContextFields {
     return {
       awsRequestId: requestId,
       functionName: fn.name,
@@ -443,7 +456,7 @@ export class FunctionRunner {
       invokedFunctionArn: `arn:aws:lambda:${this.emulator.region}:${LOCAL_ACCOUNT_ID}:function:${fn.name}`,
       memoryLimitInMB: String(fn.memoryMb),
       logGroupName: `/aws/lambda/${fn.name}`,
-      logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+      logStreamName: environment.logStreamName,
       deadline,
     };
   }

@@ -99,6 +99,15 @@ describe('FunctionRunner', () => {
     expect(second.invocations).toBe(first.invocations + 1);
   });
 
+  it('gives each invocation its own request id, and an execution environment one log stream', async () => {
+    type Context = { context: { awsRequestId: string; logStreamName: string } };
+    const first = (await runner.invoke('Orders/Hello', {})) as Context;
+    const second = (await runner.invoke('Orders/Hello', {})) as Context;
+    expect(second.context.awsRequestId).not.toBe(first.context.awsRequestId);
+    expect(second.context.logStreamName).toBe(first.context.logStreamName);
+    expect(first.context.logStreamName).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+  });
+
   it('runs concurrent invocations of one function in separate execution environments', async () => {
     const results = (await Promise.all([
       runner.invoke('Orders/Hang', { sleepMs: 300 }),
