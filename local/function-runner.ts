@@ -1,12 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EmulatorEndpoint, LocalFunction } from './model';
 
 /** Account id the emulator (moto) uses by default; only appears in ARNs handed to handlers. */
 const LOCAL_ACCOUNT_ID = '123456789012';
-/** Execution environments (workers) kept per function: at most this many invocations of it run at once. */
-const DEFAULT_MAX_WORKERS_PER_FUNCTION = 4;
+/**
+ * Execution environments (workers) kept per function by default: at most this many invocations of it run
+ * at once. As many as the machine has cores (at least 2): more would not run more invocations at a time,
+ * only hold more memory and warm up (load, JIT) more copies of the same code.
+ */
+const DEFAULT_MAX_WORKERS_PER_FUNCTION = Math.max(2, availableParallelism());
 /** Lambda gives a function's init phase (module load) at most 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
 /** Host variables a Lambda execution environment also has; everything else of the host stays out. */
@@ -22,7 +27,7 @@ export interface FunctionRunnerOptions {
   readonly log?: (fn: LocalFunction, line: string) => void;
   /**
    * Execution environments per function; invocations beyond it wait for a free one.
-   * @default 4
+   * @default - the number of cores of the machine, at least 2
    */
   readonly maxWorkersPerFunction?: number;
 }
