@@ -341,12 +341,20 @@ interface Answer {
   readonly text: string;
 }
 
+/** How a request on a kept-alive connection that the server has already closed fails. */
+const STALE_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
+/** Stale pooled connections a request is sent past before the failure counts (each failure closes one). */
+const STALE_CONNECTION_RESENDS = 3;
+
 /**
  * Sends one request through `agent` and reads the whole answer (redirects are answers, not followed).
- * Rejects with the socket's error, or with a `TimeoutError` when connecting, sending and reading the whole
- * answer take longer than `timeoutMs` (the request is then destroyed, and its connection with it).
+ * A request that fails on a reused connection before any answer arrived is sent again at once: that is how a
+ * kept-alive connection shows that the server closed it while it sat idle (for instance while Lambda froze
+ * the execution environment), and a fresh connection is then taken. Rejects with the socket's error, or with
+ * a `TimeoutError` when all of it (connecting, sending, reading the whole answer) takes longer than
+ * `timeoutMs` (the request is then destroyed, and its connection with it).
  */
-function exchange(
+async function exchange(
   target: URL,
   method: HttpMethod,
   headers: Record<string, string>,
@@ -354,29 +362,59 @@ function exchange(
   agent: http.Agent,
   timeoutMs: number,
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
+  const deadline = Date.now() + timeoutMs;
+  for (let resends = 0; ; resends++) {
+    const sent = await sendOnce(target, method, headers, body, agent, deadline - Date.now(), timeoutMs);
+    if ('answer' in sent) return sent.answer;
+    if (!sent.stale || resends >= STALE_CONNECTION_RESENDS) throw sent.error;
+  }
+}
+
+/** One request on one connection: the answer, or the error and whether a stale pooled connection caused it. */
+function sendOnce(
+  target: URL,
+  method: HttpMethod,
+  headers: Record<string, string>,
+  body: string | undefined,
+  agent: http.Agent,
+  remainingMs: number,
+  timeoutMs: number,
+): Promise<{ readonly answer: Answer } | { readonly error: Error; readonly stale: boolean }> {
+  return new Promise((resolve) => {
+    const timedOut = () => {
+      const error = new Error(`timed out after ${timeoutMs} ms`);
+      error.name = 'TimeoutError';
+      return error;
+    };
+    if (remainingMs <= 0) {
+      resolve({ error: timedOut(), stale: false });
+      return;
+    }
+    let answered = false;
     const send = target.protocol === 'https:' ? https.request : http.request;
     const request = send(target, { method, headers, agent }, (response) => {
+      answered = true;
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', fail);
       response.on('end', () => {
         clearTimeout(timer);
         resolve({
-          status: response.statusCode ?? 0,
-          headers: headersOf(response.headers),
-          text: Buffer.concat(chunks).toString('utf8'),
+          answer: {
+            status: response.statusCode ?? 0,
+            headers: headersOf(response.headers),
+            text: Buffer.concat(chunks).toString('utf8'),
+          },
         });
       });
     });
-    const timer = setTimeout(() => {
-      const error = new Error(`timed out after ${timeoutMs} ms`);
-      error.name = 'TimeoutError';
-      request.destroy(error);
-    }, timeoutMs);
+    const timer = setTimeout(() => request.destroy(timedOut()), remainingMs);
     function fail(error: Error) {
       clearTimeout(timer);
-      reject(error);
+      const code = (error as NodeJS.ErrnoException).code;
+      const stale =
+        !answered && request.reusedSocket && code !== undefined && STALE_CONNECTION_CODES.has(code);
+      resolve({ error, stale });
     }
     request.on('error', fail);
     request.end(body);

@@ -258,6 +258,35 @@ describe('ServiceClient responses', () => {
     expect(new Set(received.map((r) => r.clientPort)).size).toBe(1);
   });
 
+  it('sends a request again on a fresh connection when a kept-alive one turns out closed, even a POST', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const served = new WeakMap<object, number>();
+    handle = (req, res) => {
+      const count = served.get(req.socket) ?? 0;
+      served.set(req.socket, count + 1);
+      // The second request on a connection finds it closed, as after the server's idle timeout.
+      if (count >= 1) req.socket.destroy();
+      else answer(res, 200, { n: received.length });
+    };
+    const users = client({ agent, retry: { maxAttempts: 1 } });
+    await expect(users.get('first')).resolves.toMatchObject({ status: 200 });
+    const second = await users.request(HttpMethod.POST, 'second', { body: { n: 2 } });
+    expect(second.status).toBe(200);
+    expect(received.map((r) => r.url)).toEqual(['/v1/first', '/v1/second', '/v1/second']);
+    expect(new Set(received.map((r) => r.clientPort)).size).toBe(2);
+    agent.destroy();
+  });
+
+  it('does not send again when a fresh connection fails', async () => {
+    handle = (req) => req.socket.destroy();
+    const error = await client({ agent: new Agent({ keepAlive: true }), retry: { maxAttempts: 1 } })
+      .request(HttpMethod.POST, 'once', { body: {} })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as Error).message).toMatch(/socket hang up/);
+    expect(received).toHaveLength(1);
+  });
+
   it('sends through the agent it is given', async () => {
     const agent = new Agent({ keepAlive: false });
     const created = jest.spyOn(agent, 'createConnection');
