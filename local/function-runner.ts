@@ -8,10 +8,11 @@ import type { EmulatorEndpoint, LocalFunction } from './model';
 const LOCAL_ACCOUNT_ID = '123456789012';
 /**
  * Execution environments (workers) kept per function by default: at most this many invocations of it run
- * at once. As many as the machine has cores (at least 2): more would not run more invocations at a time,
- * only hold more memory and warm up (load, JIT) more copies of the same code.
+ * at once. As many as the machine has cores, from 2 to 4: more than the cores would not run more invocations
+ * at a time, only hold more memory (each is a V8 isolate with its own copy of the bundle) and warm up more
+ * copies of the same code; and a development machine with many cores need not hold dozens per function.
  */
-const DEFAULT_MAX_WORKERS_PER_FUNCTION = Math.max(2, availableParallelism());
+const DEFAULT_MAX_WORKERS_PER_FUNCTION = Math.min(4, Math.max(2, availableParallelism()));
 /** Lambda gives a function's init phase (module load) at most 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
 /** Host variables a Lambda execution environment also has; everything else of the host stays out. */
@@ -27,7 +28,7 @@ export interface FunctionRunnerOptions {
   readonly log?: (fn: LocalFunction, line: string) => void;
   /**
    * Execution environments per function; invocations beyond it wait for a free one.
-   * @default - the number of cores of the machine, at least 2
+   * @default - the number of cores of the machine, at least 2 and at most 4
    */
   readonly maxWorkersPerFunction?: number;
 }
