@@ -126,6 +126,11 @@ interface Refusal {
   readonly rejection: Rejection;
 }
 
+/** Cognito authorizer's 401 for a missing, malformed or unacceptable token (`reason` is only logged). */
+function unauthorized(reason: string): Refusal {
+  return { ok: false, rejection: { types: ['UNAUTHORIZED'], message: 'Unauthorized', status: 401, reason } };
+}
+
 interface HttpReply {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
@@ -382,10 +387,6 @@ export class LocalApiGateway {
     requiredScopes: readonly string[],
     request: IncomingRequest,
   ): Promise<Authorization> {
-    const unauthorized = (reason: string): Authorization => ({
-      ok: false,
-      rejection: { types: ['UNAUTHORIZED'], message: 'Unauthorized', status: 401, reason },
-    });
     const header = headerValue(request.headers, 'authorization')?.trim();
     if (!header) return unauthorized('no Authorization header');
     const token = header.replace(/^Bearer\s+/i, '');
@@ -492,10 +493,6 @@ export class LocalApiGateway {
     userPoolId: string,
     token: string,
   ): Promise<{ readonly claims: Record<string, unknown> } | Refusal> {
-    const unauthorized = (reason: string): Refusal => ({
-      ok: false,
-      rejection: { types: ['UNAUTHORIZED'], message: 'Unauthorized', status: 401, reason },
-    });
     const cacheKey = `${userPoolId} ${token}`;
     const remembered = this.verifiedTokens.get(cacheKey);
     if (remembered) return { claims: remembered };
@@ -521,13 +518,9 @@ export class LocalApiGateway {
     if (claims.token_use !== 'access')
       return unauthorized(`token_use is ${String(claims.token_use)}, not access`);
     if (typeof claims.exp === 'number' && claims.exp * 1000 > Date.now()) {
+      // Forget the oldest when full (Maps iterate in insertion order); an expired one left in is refused anyway.
       if (this.verifiedTokens.size >= VERIFIED_TOKENS_KEPT) {
-        // Forget the oldest (Maps iterate in insertion order), and any that expired meanwhile.
-        const now = Date.now();
-        for (const [oldKey, oldClaims] of this.verifiedTokens) {
-          if (this.verifiedTokens.size < VERIFIED_TOKENS_KEPT && Number(oldClaims.exp) * 1000 > now) break;
-          this.verifiedTokens.delete(oldKey);
-        }
+        this.verifiedTokens.delete(this.verifiedTokens.keys().next().value as string);
       }
       this.verifiedTokens.set(cacheKey, claims);
     }

@@ -100,8 +100,8 @@ export interface ServiceFunctionProps {
 /**
  * A Lambda function with the platform's defaults: the newest Node.js runtime, arm64, X-Ray active
  * tracing, JSON logs into its own log group with retention, Powertools environment, a minified ESM
- * esbuild bundle with source maps (local esbuild, never Docker, one build for many functions), explicit memory and timeout,
- * a role with no managed policies, and a published version behind the alias `live`.
+ * esbuild bundle with source maps (local esbuild, never Docker, one build for many functions), explicit
+ * memory and timeout, a role with no managed policies, and a published version behind the alias `live`.
  */
 export class ServiceFunction extends Construct implements iam.IGrantable {
   /** The Lambda function. */

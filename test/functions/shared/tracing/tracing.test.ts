@@ -32,6 +32,12 @@ let daemon: FakeDaemon;
 let dynamo: Server;
 let dynamoRequests: DynamoRequest[] = [];
 let answer: (operation: string) => DynamoAnswer;
+
+/** DynamoDB's JSON error answer: `status` with the exception type and message. */
+const dynamoError = (status: number, type: string, message: string): DynamoAnswer => ({
+  status,
+  body: { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message },
+});
 let documents: DynamoDBDocumentClient;
 let restoreEnv: () => void;
 
@@ -218,13 +224,7 @@ describe('a traced HTTP route that reads DynamoDB', () => {
   });
 
   it('flags a conditional-check failure (400) as an error with its cause, not a fault', async () => {
-    answer = () => ({
-      status: 400,
-      body: {
-        __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
-        message: 'The conditional request failed',
-      },
-    });
+    answer = () => dynamoError(400, 'ConditionalCheckFailedException', 'The conditional request failed');
     const trace = invocation();
     const result = await handler(
       apiEvent({ method: 'POST', queryStringParameters: { write: 'true' } }),
@@ -250,13 +250,12 @@ describe('a traced HTTP route that reads DynamoDB', () => {
   });
 
   it('flags DynamoDB throttling (400 ProvisionedThroughputExceededException) as throttle and error', async () => {
-    answer = () => ({
-      status: 400,
-      body: {
-        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-        message: 'Rate of requests exceeds the allowed throughput',
-      },
-    });
+    answer = () =>
+      dynamoError(
+        400,
+        'ProvisionedThroughputExceededException',
+        'Rate of requests exceeds the allowed throughput',
+      );
     const trace = invocation();
     await handler(apiEvent(), lambdaContext);
     const call = byName(await daemon.documentsOf(trace.root, 2), 'DynamoDB');
@@ -265,13 +264,7 @@ describe('a traced HTTP route that reads DynamoDB', () => {
   });
 
   it('flags a 500 as a fault, in one subsegment whose retries count the attempts, each sent with its trace', async () => {
-    answer = () => ({
-      status: 500,
-      body: {
-        __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-        message: 'Internal server error',
-      },
-    });
+    answer = () => dynamoError(500, 'InternalServerError', 'Internal server error');
     const trace = invocation();
     const result = await handler(apiEvent(), lambdaContext);
     expect(result.statusCode).toBe(500);
