@@ -22,6 +22,8 @@ import { keyOf } from '../functions/shared/events/transaction';
 import { DynamoDbProfileStore } from '../functions/users/adapters/dynamodb-profile-store';
 import { ProfileService } from '../functions/users/domain/profile-service';
 import { signIn } from '../local/token';
+import type { HandoffFigures } from './handoff';
+import { measureHandoff } from './handoff';
 import type { Budget, SectionResult } from './report';
 import { runAlone } from './report';
 import type { FromRuntimeServer, RuntimeServerInfo, ToRuntimeServer } from './runtime-server';
@@ -99,6 +101,8 @@ export async function runtimeSection(options: { quick?: boolean } = {}): Promise
     ? { requests: 120, rounds: 2, warmup: 64, cellWarmup: 60 }
     : { requests: 400, rounds: 4, warmup: 128, cellWarmup: 200 };
   const started = Date.now();
+  // Before anything else runs: the machine's cost of a hand-off between threads, for the notes.
+  const handoff = await measureHandoff(options.quick ? 200 : 400);
   const server = await startRuntimeServer();
   // Idle sockets are closed after 4 s, before the gateway's 5 s keep-alive timeout can close one under a request.
   const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 4_000 });
@@ -173,6 +177,7 @@ export async function runtimeSection(options: { quick?: boolean } = {}): Promise
       },
       unsettled: bench.unsettled(),
       saga: bench.saga(),
+      handoff,
       problems: report,
     });
   } finally {
@@ -661,6 +666,7 @@ function buildSection(run: {
   rss: RssFigures;
   unsettled: number;
   saga: SagaCost;
+  handoff: HandoffFigures;
   problems: { problems: readonly string[]; problemCount: number };
 }): SectionResult {
   const { plan, measured, rss } = run;
@@ -742,6 +748,7 @@ function buildSection(run: {
     'Latency: first byte sent to last byte received, successful requests only; p50/p99 are nearest-rank ' +
       'percentiles; req/s = successful requests / time the path’s rounds ran; "vs direct" = runtime ' +
       'latency / direct latency − 1 at that percentile.',
+    handoffNote(run.handoff),
     `Peak RSS (VmHWM${rss.runtimeUnderLoad !== undefined ? ', reset after start-up so it covers the load' : ''}):` +
       ` local runtime ${mb(runtimePeak)} (one node process, worker threads included; ` +
       `${mb(rss.runtimeStartup)} at start-up with synthesis and bundling), moto ${mb(motoPeak)} ` +
@@ -787,10 +794,24 @@ function buildSection(run: {
       peakRssBytes: rss,
       unsettledOrders: run.unsettled,
       saga: run.saga,
+      handoff: run.handoff,
       runtimeProblemLines: run.problems,
       cells,
     },
   };
+}
+
+/** The hand-off figures as a note: what one hop between threads costs on this machine. */
+function handoffNote(h: HandoffFigures): string {
+  const ms = ({ p50, p90 }: { p50: number; p90: number }) => `${fixed(p50, 3)} ms (p90 ${fixed(p90, 3)})`;
+  return (
+    `Hand-off between threads on this machine (bench/handoff.ts, ${h.samples} round trips each of a 4 KB ` +
+    `message to a bare worker thread, before the runtime starts): back to back ${ms(h.backToBack)}; after ` +
+    `both threads waited ${h.idleMs} ms ${ms(h.bothIdle)}; after the sender computed ${h.idleMs} ms while ` +
+    `the worker waited ${ms(h.otherBusy)}. A request through the runtime makes round trips between ` +
+    'threads that the direct path does not (gateway → handler → gateway: one for a GET, three for a POST ' +
+    'with its call to the users service), each to a thread that has been waiting.'
+  );
 }
 
 /** A ratio as the percentage it adds: 1.123 → "+12.3%", 0.95 → "-5.0%". */
