@@ -4,6 +4,7 @@
  * worker_threads echo, measured in three situations. Nothing of the runtime is involved; the figures explain
  * the runtime section's 1-client cells, where every hop lands on a thread that has been waiting.
  */
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { median, percentile } from './stats';
 
@@ -25,6 +26,11 @@ export interface HandoffFigures {
   readonly otherBusy: HandoffFigure;
   readonly samples: number;
   readonly idleMs: number;
+  /**
+   * How long an idle CPU of a KVM guest polls for work before it halts (ns; /sys/module/haltpoll), when the
+   * machine says: 0 means it halts at once, and waking it again goes through the hypervisor.
+   */
+  readonly guestHaltPollNs?: number;
 }
 
 const IDLE_MS = 4;
@@ -64,8 +70,18 @@ export async function measureHandoff(samples: number): Promise<HandoffFigures> {
       }),
       samples,
       idleMs: IDLE_MS,
+      guestHaltPollNs: guestHaltPollNs(),
     };
   } finally {
     await worker.terminate();
+  }
+}
+
+function guestHaltPollNs(): number | undefined {
+  try {
+    const value = Number(readFileSync('/sys/module/haltpoll/parameters/guest_halt_poll_ns', 'utf8').trim());
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }

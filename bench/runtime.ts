@@ -810,7 +810,11 @@ function handoffNote(h: HandoffFigures): string {
     `both threads waited ${h.idleMs} ms ${ms(h.bothIdle)}; after the sender computed ${h.idleMs} ms while ` +
     `the worker waited ${ms(h.otherBusy)}. A request through the runtime makes round trips between ` +
     'threads that the direct path does not (gateway → handler → gateway: one for a GET, three for a POST ' +
-    'with its call to the users service), each to a thread that has been waiting.'
+    'with its call to the users service), each to a thread that has been waiting.' +
+    (h.guestHaltPollNs === undefined
+      ? ''
+      : ` This machine is a KVM guest whose idle CPUs poll ${h.guestHaltPollNs} ns before they halt ` +
+        '(guest_halt_poll_ns), so waking a waiting thread on an idle CPU goes through the hypervisor.')
   );
 }
 
