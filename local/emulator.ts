@@ -30,6 +30,8 @@ export interface Emulator extends EmulatorEndpoint {
   readonly external: boolean;
   /** Process id of the moto server started here. */
   readonly pid?: number;
+  /** What the emulator runs without, as moto's launcher reported it at start-up (empty: nothing missing). */
+  readonly notices: readonly string[];
 }
 
 /** A running moto server on a loopback port. */
@@ -39,6 +41,12 @@ export interface MotoServer {
   readonly pid: number;
   /** Stops the server by its process id (SIGTERM, then SIGKILL) and waits for it to exit. */
   readonly stop: () => Promise<void>;
+  /**
+   * What this moto runs without: the serializing launcher (python3 cannot import moto, so plain
+   * `moto_server` runs and concurrent DynamoDB transactions may interleave) or one of the launcher's
+   * speed-ups (moto's internals changed). Empty when nothing is missing.
+   */
+  readonly notices: readonly string[];
 }
 
 /**
@@ -59,6 +67,7 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
       ...credentials,
       external: true,
       stop: async () => undefined,
+      notices: [],
     };
   }
   if (!onPath('moto_server', env.PATH)) {
@@ -74,6 +83,7 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
     external: false,
     pid: moto.pid,
     stop: moto.stop,
+    notices: moto.notices,
   };
 }
 
@@ -84,7 +94,7 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
 export async function startMotoServer(): Promise<MotoServer> {
   if (!onPath('moto_server')) throw new Error(`moto_server is not on PATH. ${MOTO_INSTALL_HINT}`);
   const port = await freePort();
-  const [command, args] = motoCommand(port);
+  const [command, args, launcherNotice] = motoCommand(port);
   const child = spawn(command, args, {
     detached: false,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -124,7 +134,13 @@ export async function startMotoServer(): Promise<MotoServer> {
     await sleep(100);
   }
   if (child.pid === undefined) throw new Error(`moto_server on port ${port} has no process id`);
-  return { endpoint, pid: child.pid, stop };
+  // The launcher reports a missing speed-up before it starts serving; let that output be read first.
+  await new Promise((resolve) => setImmediate(resolve));
+  const notices = [
+    ...(launcherNotice ? [launcherNotice] : []),
+    ...(stderr.match(/^moto runs without .*$/gm) ?? []),
+  ];
+  return { endpoint, pid: child.pid, stop, notices };
 }
 
 /** AWS services the local runtime calls through {@link callAwsJson} (all speak the AWS JSON protocol). */
@@ -241,8 +257,12 @@ export async function emulatorAccountId(emulator: EmulatorEndpoint): Promise<str
  * the stream's length, and restores those when moto cancels the transaction (same outcome: nothing written,
  * nothing streamed). And it parses each JSONPath of EventBridge's target input once: moto builds a new JSONPath
  * parser (its LALR tables included, about 30 ms) for each of the 8 paths of every target of every event put,
- * so one PutEvents took 110 ms of CPU, which slowed down every other request. Should moto's internals change,
- * it runs moto without these two speed-ups.
+ * so one PutEvents took 110 ms of CPU, which slowed down every other request. And it exempts what survives a
+ * full garbage collection from the next ones (`gc.freeze()`): moto keeps every item, message and stream record
+ * as Python objects, and each full collection walked all of them holding the interpreter lock, a pause that
+ * stopped every request and grew with the data (150 ms at 400,000 objects, 0.4–0.8 s stalls in a benchmark
+ * run). Frozen objects are still freed by reference counting when moto drops them; only a reference cycle
+ * among them would stay. Should moto's internals change, it runs moto without these speed-ups.
  */
 const SERIALIZED_MOTO = [
   'import copy, os, sys, threading',
@@ -309,7 +329,13 @@ const SERIALIZED_MOTO = [
   '    def parse_once(path, *args, **kwargs):',
   '        return cached(path) if isinstance(path, str) and not args and not kwargs else parse(path, *args, **kwargs)',
   '    jsonpath_ng.ext.parse = parse_once',
-  'for speed_up in (cheap_transaction_rollback, parsed_paths_once):',
+  'def survivors_of_full_collections_frozen():',
+  '    import gc',
+  '    def freeze(phase, info):',
+  "        if phase == 'stop' and info['generation'] == 2:",
+  '            gc.freeze()',
+  '    gc.callbacks.append(freeze)',
+  'for speed_up in (cheap_transaction_rollback, parsed_paths_once, survivors_of_full_collections_frozen):',
   '    try:',
   '        speed_up()',
   '    except Exception as error:',
@@ -323,11 +349,19 @@ const SERIALIZED_MOTO = [
   'run_simple(sys.argv[1], int(sys.argv[2]), serialized, threaded=True)',
 ].join('\n');
 
-/** How to start moto: the serializing launcher when python3 can import moto, else plain moto_server. */
-function motoCommand(port: number): [string, string[]] {
+/**
+ * How to start moto: the serializing launcher when python3 can import moto, else plain moto_server (with a
+ * notice saying what that loses).
+ */
+function motoCommand(port: number): [string, string[], string?] {
   const probe = spawnSync('python3', ['-c', 'import moto.server, werkzeug.serving'], { stdio: 'ignore' });
   if (probe.status === 0) return ['python3', ['-c', SERIALIZED_MOTO, '127.0.0.1', String(port)]];
-  return ['moto_server', ['-H', '127.0.0.1', '-p', String(port)]];
+  return [
+    'moto_server',
+    ['-H', '127.0.0.1', '-p', String(port)],
+    'moto runs without the serializing launcher (python3 cannot import moto): concurrent DynamoDB ' +
+      'transactions may interleave, and transactions and PutEvents are slower',
+  ];
 }
 
 function onPath(command: string, path: string | undefined = process.env.PATH): boolean {

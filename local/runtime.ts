@@ -86,6 +86,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     step(
       `Emulator at ${emulator.endpoint}${emulator.external ? ' (from AWS_ENDPOINT_URL)' : ' (moto_server)'}; provisioning from the templates...`,
     );
+    for (const notice of emulator.notices) step(`Note: ${notice}`);
     const port = options.port ?? Number(process.env.PORT ?? 3000);
     // The API base URL must be known before provisioning (registry entries point at it); a free port is
     // reserved first when port 0 is asked for.

@@ -1,4 +1,7 @@
-import { startEmulator } from '../../local/emulator';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startEmulator, startMotoServer } from '../../local/emulator';
 
 describe('startEmulator', () => {
   it('fails at once, saying how to get an emulator, when there is neither moto_server nor AWS_ENDPOINT_URL', async () => {
@@ -19,5 +22,44 @@ describe('startEmulator', () => {
       external: true,
     });
     await emulator.stop();
+  });
+});
+
+describe('startMotoServer', () => {
+  it('runs moto through the launcher with every speed-up in place: nothing to report', async () => {
+    const moto = await startMotoServer();
+    try {
+      expect(moto.notices).toEqual([]);
+    } finally {
+      await moto.stop();
+    }
+  });
+
+  it('reports a speed-up the launcher could not apply, and moto still serves', async () => {
+    // A jsonpath_ng that cannot be imported stands in for a moto whose internals changed.
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-python-'));
+    fs.mkdirSync(path.join(fake, 'jsonpath_ng'));
+    fs.writeFileSync(
+      path.join(fake, 'jsonpath_ng', '__init__.py'),
+      "raise ImportError('hidden by a test')\n",
+    );
+    const saved = process.env.PYTHONPATH;
+    process.env.PYTHONPATH = fake;
+    try {
+      const moto = await startMotoServer();
+      try {
+        expect(moto.notices).toEqual([
+          `moto runs without parsed_paths_once: ImportError('hidden by a test')`,
+        ]);
+        const answer = await fetch(`${moto.endpoint}/moto-api/`);
+        expect(answer.status).toBe(200);
+      } finally {
+        await moto.stop();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPATH;
+      else process.env.PYTHONPATH = saved;
+      fs.rmSync(fake, { recursive: true, force: true });
+    }
   });
 });
