@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { sleep } from '../local/util';
 import { median, percentile } from './stats';
 
 /** Round-trip medians and p90s (ms) of one situation. */
@@ -61,7 +62,7 @@ export async function measureHandoff(samples: number): Promise<HandoffFigures> {
     for (let i = 0; i < WARMUP; i++) await roundTrip();
     return {
       backToBack: await run(() => undefined),
-      bothIdle: await run(() => new Promise((resolve) => setTimeout(resolve, IDLE_MS))),
+      bothIdle: await run(() => sleep(IDLE_MS)),
       otherBusy: await run(() => {
         const until = performance.now() + IDLE_MS;
         while (performance.now() < until) {

@@ -22,6 +22,7 @@ import { keyOf } from '../functions/shared/events/transaction';
 import { DynamoDbProfileStore } from '../functions/users/adapters/dynamodb-profile-store';
 import { ProfileService } from '../functions/users/domain/profile-service';
 import { signIn } from '../local/token';
+import { sleep } from '../local/util';
 import type { HandoffFigures } from './handoff';
 import { measureHandoff } from './handoff';
 import type { Budget, SectionResult } from './report';
@@ -860,10 +861,6 @@ function resetPeakRss(pid: number): boolean {
 
 function progress(line: string): void {
   process.stderr.write(`[runtime] ${line}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 if (require.main === module) runAlone(runtimeSection({ quick: process.argv.includes('--quick') }));
