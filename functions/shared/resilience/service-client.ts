@@ -105,7 +105,10 @@ export interface ServiceResponse {
 
 /** Per-call options of {@link ServiceClient.request}. */
 export interface ServiceRequestOptions {
-  /** Extra request headers (e.g. the correlation id); they are signed too. */
+  /**
+   * Extra request headers (e.g. the correlation id); they are signed too. A `user-agent` given here
+   * replaces the client's own (`cdk-microservices/<version> <name>`).
+   */
   readonly headers?: Record<string, string>;
   /** A JSON-serialisable body, sent as `application/json`. */
   readonly body?: unknown;
@@ -124,6 +127,14 @@ const DEFAULT_AGENTS = {
   'https:': new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS }),
 };
 const DEFAULT_SIGNING_SERVICE = 'execute-api';
+/** Version of this package, sent in the User-Agent (a test keeps it equal to package.json's). */
+export const LIBRARY_VERSION = '0.1.0';
+/**
+ * Headers the signer includes although SigV4 signers leave them out by default. The User-Agent is signed
+ * so that the one the WAF and the access logs see is the one this client sent: the APIs are REGIONAL
+ * (no CloudFront in front rewriting it), and API Gateway verifies whatever `SignedHeaders` lists.
+ */
+const SIGNED_DEFAULT_UNSIGNABLE_HEADERS: Set<string> = new Set(['user-agent']);
 /** Methods that may be sent again after an ambiguous failure (timeout, 5xx) without duplicating effects. */
 const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
   HttpMethod.GET,
@@ -154,6 +165,7 @@ export class ServiceClient {
   private readonly circuitBreaker: CircuitBreaker;
   private readonly signer: SignatureV4;
   private readonly agent: http.Agent;
+  private readonly userAgent: string;
 
   /** @throws Error naming the option when an option is invalid. */
   constructor(options: ServiceClientOptions) {
@@ -170,6 +182,8 @@ export class ServiceClient {
       throw new Error(`ServiceClient timeoutMs must be a finite number > 0, got ${timeoutMs}`);
     }
     this.name = options.name;
+    // The WAF's AWSManagedRulesCommonRuleSet (NoUserAgent_HEADER) blocks requests without a User-Agent.
+    this.userAgent = `cdk-microservices/${LIBRARY_VERSION} ${options.name.trim().replace(/[^\w.!#$%&'*+^`|~-]+/g, '-')}`;
     this.base = parseBaseUrl(options.baseUrl);
     this.timeoutMs = timeoutMs;
     this.retry = options.retry ?? {};
@@ -230,7 +244,7 @@ export class ServiceClient {
   ): Promise<ServiceResponse> {
     const url = this.urlFor(path);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
     if (body !== undefined) headers['content-type'] = 'application/json';
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
 
@@ -269,16 +283,19 @@ export class ServiceClient {
   ): Promise<ServiceResponse> {
     const query = queryBag(url.searchParams);
     // Errors from here (e.g. missing credentials) are not failures of the dependency: not retried, not counted.
-    const signed = await this.signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port === '' ? undefined : Number(url.port),
-      path: url.pathname,
-      query,
-      headers: { ...headers, host: url.host },
-      body,
-    });
+    const signed = await this.signer.sign(
+      {
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port === '' ? undefined : Number(url.port),
+        path: url.pathname,
+        query,
+        headers: { ...headers, host: url.host },
+        body,
+      },
+      { signableHeaders: SIGNED_DEFAULT_UNSIGNABLE_HEADERS },
+    );
     // node:http sets the host header itself, from the same URL that was signed.
     const sendHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(signed.headers))

@@ -1,8 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Agent, createServer } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   BreakerState,
   CircuitBreaker,
@@ -171,6 +173,27 @@ describe('ServiceClient signing', () => {
     expect(request.headers['x-correlation-id']).toBe('corr-1');
     expect(String(request.headers.authorization)).toMatch(/SignedHeaders=[^,]*x-correlation-id/);
     expect(String(request.headers.authorization)).toContain(`Signature=${expectedSignature(request)}`);
+  });
+
+  it('sends a User-Agent naming the library, its version and the client on every request, signed', async () => {
+    // AWSManagedRulesCommonRuleSet (NoUserAgent_HEADER) blocks requests without a User-Agent.
+    const { version } = JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    let calls = 0;
+    handle = (_req, res) => (++calls === 1 ? answer(res, 503) : answer(res, 200, { ok: true }));
+    await client().get('profiles/me');
+    await client({ name: 'inventory' }).request(HttpMethod.POST, 'reservations', { body: { n: 1 } });
+    expect(received).toHaveLength(3);
+    expect(received.map((r) => r.headers['user-agent'])).toEqual([
+      `cdk-microservices/${version} users`,
+      `cdk-microservices/${version} users`,
+      `cdk-microservices/${version} inventory`,
+    ]);
+    for (const request of received) {
+      expect(String(request.headers.authorization)).toMatch(/SignedHeaders=[^,]*user-agent/);
+      expect(String(request.headers.authorization)).toContain(`Signature=${expectedSignature(request)}`);
+    }
   });
 
   it('signs a fresh request for every attempt, and a JSON body with its hash', async () => {
