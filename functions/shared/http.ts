@@ -67,10 +67,15 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
     try {
       const principal = principalOf(event);
       if ((options.authenticated ?? true) && !principal) throw new UnauthorizedError();
+      const pathParameters = wellFormedValues(definedValues(event.pathParameters), 'path parameters');
+      const queryParameters = wellFormedValues(
+        definedValues(event.queryStringParameters),
+        'query parameters',
+      );
       const request: HttpRequest<TBody> = {
         body: options.body ? parseBody(event.body, options.body) : (undefined as TBody),
-        pathParameters: parsePathParameters(definedValues(event.pathParameters), options.pathParameters),
-        queryParameters: definedValues(event.queryStringParameters),
+        pathParameters: parsePathParameters(pathParameters, options.pathParameters),
+        queryParameters,
         headers,
         principal,
         correlationId,
@@ -107,12 +112,64 @@ function parseBody<TBody>(raw: string | null, schema: $ZodType<TBody>): TBody {
   } catch {
     throw new MalformedJsonError();
   }
+  const malformed = malformedStringPath(json);
+  if (malformed !== undefined) {
+    throw new ValidationError('The request body is invalid', [{ path: malformed, message: NOT_WELL_FORMED }]);
+  }
   const parsed = safeParse(schema, json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new ValidationError('The request body is invalid', issues);
   }
   return parsed.data;
+}
+
+const NOT_WELL_FORMED = 'Must be well-formed Unicode (no lone UTF-16 surrogates)';
+/** A surrogate code unit that is not half of a pair (with the `u` flag a pair reads as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+function printable(text: string): string {
+  return text.replace(/\p{Cs}/gu, '\ufffd');
+}
+
+/**
+ * Where a JSON value holds a string (or a key) that is not well-formed Unicode — JSON text such as
+ * `"\\ud800"` decodes to a lone surrogate, which DynamoDB and other services refuse — or undefined.
+ * Iterative, so no nesting depth JSON.parse accepts can overflow the stack.
+ */
+function malformedStringPath(json: unknown): string | undefined {
+  const pending: Array<{ value: unknown; path: string }> = [{ value: json, path: '' }];
+  const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string') {
+      if (!isWellFormed(value)) return path;
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--)
+        pending.push({ value: value[i], path: join(path, String(i)) });
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        if (!isWellFormed(key)) return join(path, printable(key));
+        pending.push({ value: child, path: join(path, key) });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Path parameters or query parameters, refused (400) when a name or value is not well-formed Unicode. */
+function wellFormedValues(values: Record<string, string>, what: string): Record<string, string> {
+  const bad = Object.entries(values).find(([name, value]) => !isWellFormed(name) || !isWellFormed(value));
+  if (bad) {
+    throw new ValidationError(`The ${what} are invalid`, [
+      { path: printable(bad[0]), message: NOT_WELL_FORMED },
+    ]);
+  }
+  return values;
 }
 
 function basePathOf(event: APIGatewayProxyEvent): string {
@@ -201,15 +258,19 @@ function respond(
 function lowerCaseHeaders(
   headers: APIGatewayProxyEvent['headers'] | null | undefined,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
-  return out;
+  // fromEntries defines own properties, so a name like `__proto__` is a header like any other.
+  return Object.fromEntries(
+    Object.entries(headers ?? {})
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([k, v]) => [k.toLowerCase(), v]),
+  );
 }
 
 function definedValues(
   values: Record<string, string | undefined> | null | undefined,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values ?? {})) if (v !== undefined) out[k] = v;
-  return out;
+  // fromEntries defines own properties, so a name like `__proto__` is a parameter like any other.
+  return Object.fromEntries(
+    Object.entries(values ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
