@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as createProfile } from '../../../functions/users/handlers/create-profile';
+import { handler as getCustomer } from '../../../functions/users/handlers/get-customer';
 import { handler as getProfile } from '../../../functions/users/handlers/get-profile';
 import { handler as health } from '../../../functions/users/handlers/health';
 import { handler as updateProfile } from '../../../functions/users/handlers/update-profile';
@@ -258,5 +259,22 @@ describe('path parameters', () => {
     );
     expect(result.statusCode).toBe(404);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+});
+
+describe('GET /customers/{id}', () => {
+  // orders' HttpCustomerDirectory reads exactly this code as "no profile"; any other 404 is an outage.
+  it('answers 404 CUSTOMER_NOT_FOUND when the customer has no profile', async () => {
+    ddb.on(GetCommand).resolves({});
+    const result = await getCustomer(apiEvent({ pathParameters: { id: ALICE } }), lambdaContext);
+    expect(result.statusCode).toBe(404);
+    expect(json(result).error.code).toBe('CUSTOMER_NOT_FOUND');
+  });
+
+  it('answers 200 with exists: true when the profile exists', async () => {
+    ddb.on(GetCommand).resolves({ Item: stored });
+    const result = await getCustomer(apiEvent({ pathParameters: { id: ALICE } }), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect(json(result)).toEqual({ id: ALICE, exists: true });
   });
 });
