@@ -2,6 +2,7 @@ import { createHash, createHmac, generateKeyPairSync, randomUUID, sign } from 'n
 import type { Hash, Hmac, JsonWebKey } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
@@ -55,6 +56,7 @@ function errorResponses(service: string): LocalGatewayResponse[] {
     ['BAD_REQUEST_BODY', 400, 'VALIDATION_FAILED'],
     ['BAD_REQUEST_PARAMETERS', 400, 'VALIDATION_FAILED'],
     ['EXPIRED_TOKEN', 401, 'TOKEN_EXPIRED'],
+    ['REQUEST_TOO_LARGE', 413, 'PAYLOAD_TOO_LARGE'],
     ['INVALID_SIGNATURE', 403, 'INVALID_SIGNATURE'],
     ['DEFAULT_4XX', undefined, 'BAD_REQUEST'],
     ['DEFAULT_5XX', undefined, 'UPSTREAM_ERROR'],
@@ -170,6 +172,113 @@ function send(
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * Writes `head` (request line and headers, CRLF-separated, without the blank line) on a fresh connection,
+ * then reads everything the server sends until it closes the connection: for requests Node's HTTP client
+ * will not send (unknown methods, URLs beyond its limits).
+ */
+function sendRaw(url: string, head: string): Promise<Reply> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [headText, ...rest] = text.split('\r\n\r\n');
+      const [statusLine, ...headerLines] = headText.split('\r\n');
+      const headers: IncomingHttpHeaders = {};
+      for (const line of headerLines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      let body = rest.join('\r\n\r\n');
+      if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
+      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, text: body, json });
+    });
+    socket.end(`${head}\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+/** The payload of a chunked HTTP/1.1 body. */
+function dechunk(text: string): string {
+  let out = '';
+  let rest = text;
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
+
+/**
+ * Streams `chunk` repeatedly as a chunked body (no Content-Length) until the server answers or `maxBytes`
+ * are sent; resolves with the answer and the bytes sent before it came.
+ */
+function streamUntilAnswered(
+  url: string,
+  chunk: Buffer,
+  maxBytes: number,
+): Promise<{ reply: Reply; sentBeforeAnswer: number }> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = request(url, { method: 'POST', agent: false }, (res) => {
+      answered = true;
+      const sentBeforeAnswer = sent;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        req.destroy();
+        resolve({
+          reply: { status: res.statusCode ?? 0, headers: res.headers, text, json: JSON.parse(text) },
+          sentBeforeAnswer,
+        });
+      });
+    });
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    const pump = () => {
+      while (!answered && sent < maxBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+/** The documented error shape: `{"error":{"code","message","requestId"}}` as JSON. */
+function expectErrorShape(reply: Reply, status: number, code?: string): void {
+  expect({ status: reply.status, contentType: reply.headers['content-type'], body: reply.json }).toEqual({
+    status,
+    contentType: 'application/json',
+    body: {
+      error: {
+        code: code ?? expect.any(String),
+        message: expect.any(String),
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    },
   });
 }
 
@@ -559,6 +668,115 @@ describe('LocalApiGateway', () => {
     const replies = await Promise.all(Array.from({ length: 5 }, () => send(`${baseUrl}/orders/slow`)));
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(Date.now() - started).toBeLessThan(1_200);
+  });
+
+  describe('hostile input', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+    it('reads query and header names like __proto__ as plain names and passes them on as API Gateway does', async () => {
+      const query = names.map((n, i) => `${n}=${i}&${n}=${i}b`).join('&');
+      const headers = Object.fromEntries(names.map((n) => [n, `h-${n}`]));
+      const reply = await send(`${baseUrl}/orders/health?${query}`, { headers });
+      expect(reply.status).toBe(200);
+      const { event } = lastCall();
+      const plain = JSON.parse(JSON.stringify(event));
+      for (const [i, name] of names.entries()) {
+        expect(Object.hasOwn(event.queryStringParameters, name)).toBe(true);
+        expect(plain.queryStringParameters[name]).toBe(`${i}b`);
+        expect(plain.multiValueQueryStringParameters[name]).toEqual([`${i}`, `${i}b`]);
+        expect(plain.headers[name]).toBe(`h-${name}`);
+        expect(plain.multiValueHeaders[name]).toEqual([`h-${name}`]);
+      }
+      for (const record of ['headers', 'multiValueHeaders', 'queryStringParameters']) {
+        expect(Object.getPrototypeOf(event[record])).toBe(Object.prototype);
+      }
+    });
+
+    it('routes, authorizes and validates requests carrying such names', async () => {
+      const unauthorized = await send(`${baseUrl}/orders/orders?__proto__=1&customerId=c1`, {
+        headers: { __proto__: 'x', constructor: 'y' } as unknown as Record<string, string>,
+      });
+      expectErrorShape(unauthorized, 401, 'UNAUTHORIZED');
+      const missing = await send(`${baseUrl}/orders/orders?constructor=1&toString=2`, {
+        headers: { Authorization: accessToken, toString: 'z' },
+      });
+      expectErrorShape(missing, 400, 'VALIDATION_FAILED');
+      const listed = await send(`${baseUrl}/orders/orders?constructor=1&customerId=c1`, {
+        headers: { Authorization: accessToken, valueOf: 'z' },
+      });
+      expect(listed.status).toBe(200);
+      expect(lastCall().event.queryStringParameters).toEqual({ constructor: '1', customerId: 'c1' });
+    });
+
+    it('answers 413 PAYLOAD_TOO_LARGE to a body over 10 MiB without reading all of it', async () => {
+      const { reply, sentBeforeAnswer } = await streamUntilAnswered(
+        `${baseUrl}/orders/health`,
+        Buffer.alloc(1024 * 1024, 'a'),
+        64 * 1024 * 1024,
+      );
+      expectErrorShape(reply, 413, 'PAYLOAD_TOO_LARGE');
+      expect(sentBeforeAnswer).toBeLessThan(40 * 1024 * 1024);
+      expect(calls).toHaveLength(0);
+    });
+
+    it('answers 413 at once to a Content-Length over 10 MiB', async () => {
+      const reply = await sendRaw(
+        `${baseUrl}/orders/health`,
+        `POST /orders/health HTTP/1.1\r\nContent-Length: ${20 * 1024 * 1024}`,
+      );
+      expectErrorShape(reply, 413, 'PAYLOAD_TOO_LARGE');
+      expect(calls).toHaveLength(0);
+    });
+
+    it('still accepts a body of exactly 10 MiB', async () => {
+      const body = 'a'.repeat(10 * 1024 * 1024);
+      const reply = await send(`${baseUrl}/orders/health`, { method: 'POST', body });
+      expect(reply.status).toBe(404); // POST /health is no route: the body was read, the route looked up
+      expectErrorShape(reply, 404, 'ROUTE_NOT_FOUND');
+    });
+
+    it('answers an unknown method in the documented shape', async () => {
+      for (const method of ['FOO', 'GETT', 'get']) {
+        const reply = await sendRaw(baseUrl, `${method} /orders/health HTTP/1.1`);
+        expectErrorShape(reply, 400);
+      }
+    });
+
+    it('answers known methods no route has in the documented shape', async () => {
+      for (const method of ['PATCH', 'PUT', 'OPTIONS', 'PROPFIND', 'TRACE', 'CONNECT', 'M-SEARCH']) {
+        const reply = await sendRaw(baseUrl, `${method} /orders/health HTTP/1.1`);
+        expectErrorShape(reply, 404, 'ROUTE_NOT_FOUND');
+      }
+      expect(calls).toHaveLength(0);
+    });
+
+    it('answers malformed requests in the documented shape', async () => {
+      for (const head of [
+        'GET /orders/health HTTP/1.1\r\nBad Header: x',
+        'GET /orders/health HTTP/1.1\r\nContent-Length: nope',
+        'GET /orders/health HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1',
+        'GET /orders/he alth HTTP/1.1',
+      ]) {
+        const reply = await sendRaw(baseUrl, head);
+        expectErrorShape(reply, 400);
+      }
+    });
+
+    it("applies API Gateway's URL and header size limits in the documented shape", async () => {
+      const long = 'a'.repeat(20_000);
+      expectErrorShape(await sendRaw(baseUrl, `GET /orders/orders/${long} HTTP/1.1`), 414);
+      expectErrorShape(await sendRaw(baseUrl, `GET /orders/health?q=${long} HTTP/1.1`), 414);
+      expectErrorShape(await sendRaw(baseUrl, `GET /orders/${'b'.repeat(200_000)} HTTP/1.1`), 431);
+      const bigHeaders = await send(`${baseUrl}/orders/health`, { headers: { 'x-big': long } });
+      expectErrorShape(bigHeaders, 431);
+      const manyHeaders = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`x-h${i}`, 'vvvvv']));
+      expectErrorShape(await send(`${baseUrl}/orders/health`, { headers: manyHeaders }), 431);
+      expect(calls).toHaveLength(0);
+      // Long but within the limits: reaches the route.
+      const within = await send(`${baseUrl}/orders/orders/search?q=${'c'.repeat(9_000)}`);
+      expect(within.status).toBe(200);
+      expect(lastCall().event.queryStringParameters.q).toHaveLength(9_000);
+    });
   });
 
   describe('AWS_IAM routes', () => {
