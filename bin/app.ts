@@ -5,9 +5,10 @@ import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
 
 const app = new App();
 const envName = String(app.node.tryGetContext('env') ?? 'dev');
-// Optional deployment targets from context: `cdk deploy -c env=prod -c account=123456789012 -c region=eu-west-1`.
+// Optional deployment targets from context: `cdk deploy -c env=prod -c account=123456789012 -c region=eu-west-1`,
+// and the external alarm topic: `-c externalAlarmTopicArn=arn:aws:sns:eu-west-1:123456789012:ops-alerts`.
 const overrides: Record<string, unknown> = {};
-for (const key of ['account', 'region']) {
+for (const key of ['account', 'region', 'externalAlarmTopicArn']) {
   const value = app.node.tryGetContext(key);
   if (value !== undefined) overrides[key] = String(value);
 }

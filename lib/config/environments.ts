@@ -16,35 +16,58 @@ const Throttle = z
   });
 
 /** Typed, validated configuration of one environment of the reference system. */
-export const EnvironmentConfigSchema = z.strictObject({
-  appName: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter then up to 31 letters, digits or hyphens'),
-  envName: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,15}$/, 'a lowercase letter then up to 15 lowercase letters, digits or hyphens'),
-  /** AWS account; omit for an environment-agnostic synth (the CLI's credentials decide). */
-  account: z
-    .string()
-    .regex(/^\d{12}$/, 'a 12-digit AWS account id')
-    .optional(),
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
-    .optional(),
-  /** Keep tables, keys, user pool and logs when a stack is deleted. */
-  retainData: z.boolean(),
-  logRetentionDays: z
-    .number()
-    .refine((d) => RETENTION_DAYS.includes(d), { message: `one of ${RETENTION_DAYS.join(', ')}` }),
-  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
-  apiThrottle: Throttle,
-  mfaRequired: z.boolean(),
-  threatProtection: z.boolean(),
-  allowPasswordAuth: z.boolean(),
-  wafRateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
-  alarmEmails: z.array(z.email()),
-});
+export const EnvironmentConfigSchema = z
+  .strictObject({
+    appName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'a letter then up to 31 letters, digits or hyphens'),
+    envName: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,15}$/,
+        'a lowercase letter then up to 15 lowercase letters, digits or hyphens',
+      ),
+    /** AWS account; omit for an environment-agnostic synth (the CLI's credentials decide). */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'a 12-digit AWS account id')
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
+      .optional(),
+    /** Keep tables, keys, user pool and logs when a stack is deleted. */
+    retainData: z.boolean(),
+    logRetentionDays: z
+      .number()
+      .refine((d) => RETENTION_DAYS.includes(d), { message: `one of ${RETENTION_DAYS.join(', ')}` }),
+    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    apiThrottle: Throttle,
+    mfaRequired: z.boolean(),
+    threatProtection: z.boolean(),
+    allowPasswordAuth: z.boolean(),
+    /** Per-IP requests per 5 minutes before WAF blocks, for requests that are not SigV4-signed. */
+    wafRateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
+    /**
+     * Per-IP requests per 5 minutes before WAF blocks, for requests with a SigV4 Authorization header
+     * (service-to-service calls sharing Lambda's egress addresses); at least wafRateLimitPer5Minutes.
+     */
+    wafSigV4RateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
+    /** E-mail addresses subscribed to the platform's alarm topic. */
+    alarmEmails: z.array(z.email()),
+    /** An existing SNS topic every alarm also notifies (e.g. the on-call pager); omit for none. */
+    externalAlarmTopicArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+        'an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ops-alerts',
+      )
+      .optional(),
+  })
+  .refine((c) => c.wafSigV4RateLimitPer5Minutes >= c.wafRateLimitPer5Minutes, {
+    message: 'at least wafRateLimitPer5Minutes',
+    path: ['wafSigV4RateLimitPer5Minutes'],
+  });
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
 
 const base = {
@@ -55,6 +78,7 @@ const base = {
   threatProtection: false,
   allowPasswordAuth: false,
   wafRateLimitPer5Minutes: 2000,
+  wafSigV4RateLimitPer5Minutes: 100_000,
   alarmEmails: [],
 } as const;
 
@@ -68,6 +92,10 @@ export const ENVIRONMENTS: Record<string, unknown> = {
     logRetentionDays: 1,
     logLevel: 'DEBUG',
     allowPasswordAuth: true,
+    // The local suites and the benchmark send many thousands of requests from 127.0.0.1, and the local
+    // runtime evaluates the web ACL's rules as written: keep both per-IP limits out of their way.
+    wafRateLimitPer5Minutes: 100_000_000,
+    wafSigV4RateLimitPer5Minutes: 100_000_000,
   },
   dev: {
     ...base,
@@ -85,6 +113,7 @@ export const ENVIRONMENTS: Record<string, unknown> = {
     apiThrottle: { rateLimit: 1000, burstLimit: 2000 },
     threatProtection: true,
     wafRateLimitPer5Minutes: 5000,
+    wafSigV4RateLimitPer5Minutes: 200_000,
   },
 };
 

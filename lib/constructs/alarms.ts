@@ -20,8 +20,15 @@ export function deadLetterAlarm(scope: Construct, queue: sqs.IQueue, description
   });
 }
 
-/** Sends every state change of the alarms to the topic, when there is one. @internal */
-export function notify(topic: sns.ITopic | undefined, ...alarms: cloudwatch.Alarm[]): void {
-  if (!topic) return;
-  for (const alarm of alarms) alarm.addAlarmAction(new cwActions.SnsAction(topic));
+/**
+ * Makes the alarms notify `actions` when given (every destination of the platform), else the topic when
+ * there is one. @internal
+ */
+export function notify(
+  topic: sns.ITopic | undefined,
+  actions: cloudwatch.IAlarmAction[] | undefined,
+  ...alarms: cloudwatch.Alarm[]
+): void {
+  const destinations = actions ?? (topic ? [new cwActions.SnsAction(topic)] : []);
+  for (const alarm of alarms) alarm.addAlarmAction(...destinations);
 }

@@ -1,7 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -83,6 +83,11 @@ export interface EventSubscriptionProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * What the alarms notify: e.g. `platform.alarmActions`, every alarm destination of the platform.
+   * @default - an SNS action for `alarmTopic` when given, else none
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
+  /**
    * Extra environment variables of the consumer.
    * @default - none
    */
@@ -123,8 +128,8 @@ export class EventSubscription extends Construct {
     if (props.events.length === 0)
       fail('EventSubscription', 'events', [], 'subscribe to at least one event type');
     if (!(props.encryptionKey instanceof kms.Key)) {
-      // EventBridge may use the key only if its key policy says so (the SQS target adds that, limited to this
-      // account), and an imported key's policy cannot be changed here: deliveries would fail silently.
+      // EventBridge may use the key only if its key policy says so (added below), and an imported key's
+      // policy cannot be changed here: deliveries would fail silently.
       fail(
         'EventSubscription',
         'encryptionKey',
@@ -189,8 +194,7 @@ export class EventSubscription extends Construct {
       },
     });
     this.rule.addTarget(
-      new targets.SqsQueue(this.queue, {
-        deadLetterQueue: this.deadLetterQueue,
+      new EncryptedQueueTarget(this.queue, this.deadLetterQueue, props.encryptionKey, {
         retryAttempts: 185,
         maxEventAge: Duration.hours(24),
       }),
@@ -241,6 +245,62 @@ export class EventSubscription extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    notify(props.alarmTopic, this.deadLetterAlarm, this.queueAgeAlarm);
+    notify(props.alarmTopic, props.alarmActions, this.deadLetterAlarm, this.queueAgeAlarm);
+  }
+}
+
+/**
+ * The rule's target: the KMS-encrypted queue, with the rule's dead-letter queue (encrypted with the same key).
+ * Written out instead of `targets.SqsQueue`, which for an encrypted queue puts an `aws:SourceAccount`
+ * condition on both the queue policy and the key policy statements for `events.amazonaws.com`:
+ *
+ * - Queue policies: `sqs:SendMessage` for `events.amazonaws.com` only with `aws:SourceArn` equal to this rule,
+ *   as the EventBridge user guide shows for Amazon SQS targets ("Using resource-based policies for Amazon
+ *   EventBridge", Amazon SQS permissions: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
+ * - Key policy: `kms:GenerateDataKey` and `kms:Decrypt` for `events.amazonaws.com`, the two actions an
+ *   encrypted queue needs from a sending service (SQS guide, "Enable compatibility between AWS services such
+ *   as EventBridge and encrypted queues": https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html),
+ *   with no condition. The same guide's SNS counterpart says `aws:SourceAccount`/`aws:SourceArn` are not
+ *   supported in the key policy for EventBridge with encrypted topics, and nothing documents them for SQS;
+ *   a condition the KMS request does not carry would drop every event silently. Without it the statement
+ *   is correct under both readings, and least privilege holds: the two actions only, and only the rule the
+ *   queue policy names can make EventBridge send to these queues at all.
+ */
+class EncryptedQueueTarget implements events.IRuleTarget {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly deadLetterQueue: sqs.IQueue,
+    private readonly key: kms.IKey,
+    private readonly options: { readonly retryAttempts: number; readonly maxEventAge: Duration },
+  ) {}
+
+  bind(rule: events.IRule): events.RuleTargetConfig {
+    const fromThisRule = { ArnEquals: { 'aws:SourceArn': rule.ruleArn } };
+    for (const queue of [this.queue, this.deadLetterQueue]) {
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+          conditions: fromThisRule,
+        }),
+      );
+    }
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+    return {
+      arn: this.queue.queueArn,
+      targetResource: this.queue,
+      deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+      retryPolicy: {
+        maximumRetryAttempts: this.options.retryAttempts,
+        maximumEventAgeInSeconds: this.options.maxEventAge.toSeconds(),
+      },
+    };
   }
 }

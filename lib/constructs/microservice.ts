@@ -581,6 +581,7 @@ export class Microservice extends Construct {
         eventTypes: publishes,
         encryptionKey: this.encryptionKey,
         alarmTopic: platform.alarmTopic,
+        alarmActions: platform.alarmActions,
         dataProtection,
         logRetention,
       });
@@ -617,6 +618,7 @@ export class Microservice extends Construct {
         maxConcurrency: subscription.maxConcurrency,
         maxReceiveCount: subscription.maxReceiveCount,
         alarmTopic: platform.alarmTopic,
+        alarmActions: platform.alarmActions,
         environment: this.serviceEnvironment(props),
         logLevel: props.logLevel,
         logRetention,

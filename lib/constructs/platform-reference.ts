@@ -1,4 +1,6 @@
-import { Stack } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +8,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { IPlatform } from './platform';
-import { PlatformRegistryKey } from './platform';
+import { NO_EXTERNAL_ALARM_TOPIC, PlatformRegistryKey } from './platform';
 import { ServiceRegistry } from './service-registry';
 
 /** Properties of {@link PlatformReference.fromRegistry}. */
@@ -71,6 +73,26 @@ export class PlatformReference extends Construct implements IPlatform {
     return this.once('AlarmTopic', () =>
       sns.Topic.fromTopicArn(this, 'AlarmTopic', this.read(PlatformRegistryKey.ALARM_TOPIC_ARN)),
     );
+  }
+
+  /**
+   * The alarm topic, and the platform's external alarm topic when it has one. How many there are is only
+   * known at deploy time, so the second action is `Fn::If` on the registry value: AWS::NoValue (the list
+   * element is dropped) when it is `none`.
+   */
+  public get alarmActions(): cloudwatch.IAlarmAction[] {
+    return this.once('AlarmActions', () => {
+      const external = this.read(PlatformRegistryKey.EXTERNAL_ALARM_TOPIC_ARN);
+      const none = new CfnCondition(this, 'NoExternalAlarmTopic', {
+        expression: Fn.conditionEquals(external, NO_EXTERNAL_ALARM_TOPIC),
+      });
+      const externalAction: cloudwatch.IAlarmAction = {
+        bind: () => ({
+          alarmActionArn: Fn.conditionIf(none.logicalId, Aws.NO_VALUE, external).toString(),
+        }),
+      };
+      return [new cwActions.SnsAction(this.alarmTopic), externalAction];
+    });
   }
 
   public get namespace(): servicediscovery.IHttpNamespace {

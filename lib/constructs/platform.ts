@@ -1,4 +1,6 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +18,20 @@ import { RegistryEntries, ServiceRegistry } from './service-registry';
 import type { LogLevel } from './service-function';
 import { ServiceFunction } from './service-function';
 import { fail, requireIntegerInRange, requireMatch } from './validation';
+
+/** Default per-IP limits of the web ACL's rate rules, per 5 minutes. */
+const DEFAULT_WAF_RATE_LIMIT = 2000;
+const DEFAULT_WAF_SIGV4_RATE_LIMIT = 100_000;
+
+/** Matches requests whose Authorization header claims a SigV4 signature (WAF cannot verify it). */
+const SIGV4_AUTHORIZATION: wafv2.CfnWebACL.StatementProperty = {
+  byteMatchStatement: {
+    fieldToMatch: { singleHeader: { Name: 'authorization' } },
+    positionalConstraint: 'STARTS_WITH',
+    searchString: 'AWS4-HMAC-SHA256 ',
+    textTransformations: [{ priority: 0, type: 'NONE' }],
+  },
+};
 
 /** Cognito custom scope names: printable ASCII without space, `"`, `/` or `\`. */
 const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
@@ -39,6 +55,12 @@ export interface IPlatform {
   readonly encryptionKey: kms.IKey;
   /** Topic every alarm notifies. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * Everything each alarm of the system notifies: the alarm topic, and the external topic the platform
+   * was configured with, if any. Constructs attach these to their alarms.
+   * @default - only `alarmTopic`
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
   /** Cloud Map HTTP namespace of the service registry. */
   readonly namespace: servicediscovery.IHttpNamespace;
   /** ARN of the regional WAF web ACL every API stage is associated with. */
@@ -57,12 +79,25 @@ export enum PlatformRegistryKey {
   EVENT_BUS_NAME = 'event-bus-name',
   KMS_KEY_ARN = 'kms-key-arn',
   ALARM_TOPIC_ARN = 'alarm-topic-arn',
+  /** ARN of an existing topic every alarm also notifies, or {@link NO_EXTERNAL_ALARM_TOPIC}. */
+  EXTERNAL_ALARM_TOPIC_ARN = 'external-alarm-topic-arn',
   WEB_ACL_ARN = 'web-acl-arn',
   NAMESPACE_ID = 'namespace-id',
   NAMESPACE_ARN = 'namespace-arn',
   NAMESPACE_NAME = 'namespace-name',
   METRICS_NAMESPACE = 'metrics-namespace',
 }
+
+/**
+ * Registry value of {@link PlatformRegistryKey.EXTERNAL_ALARM_TOPIC_ARN} when no external topic is configured
+ * (an SSM parameter cannot be empty).
+ */
+export const NO_EXTERNAL_ALARM_TOPIC = 'none';
+
+/** An SNS standard topic ARN (alarm actions cannot notify FIFO topics). */
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** A plausible e-mail address (SNS confirms the subscription; this catches typos at synth). */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** A custom OAuth scope of the platform's resource server. */
 export interface ApiScope {
@@ -171,10 +206,25 @@ export interface PlatformProps {
    */
   readonly alarmEmails?: string[];
   /**
-   * Requests per client IP per 5 minutes before WAF blocks it.
+   * ARN of an existing SNS topic (e.g. an on-call or chat integration) that every alarm of the system also
+   * notifies, besides the platform's alarm topic. SNS cannot subscribe a topic to a topic, so each alarm
+   * names it as a second action, read from the registry. Its policy (and key policy, if it is encrypted)
+   * must let `cloudwatch.amazonaws.com` publish.
+   * @default - alarms notify only the platform's alarm topic
+   */
+  readonly externalAlarmTopicArn?: string;
+  /**
+   * Requests per client IP per 5 minutes before WAF blocks it, for requests that are not SigV4-signed.
    * @default 2000
    */
   readonly wafRateLimitPer5Minutes?: number;
+  /**
+   * Requests per client IP per 5 minutes before WAF blocks it, for requests whose Authorization header
+   * starts with `AWS4-HMAC-SHA256 ` (service-to-service calls, which share Lambda's egress addresses).
+   * At least `wafRateLimitPer5Minutes`.
+   * @default 100000 (about 330 requests a second from one address)
+   */
+  readonly wafSigV4RateLimitPer5Minutes?: number;
   /**
    * Set the account's API Gateway CloudWatch role (needed once per account and region for execution logs).
    * Turn off when another stack already manages it.
@@ -204,6 +254,7 @@ export class Platform extends Construct implements IPlatform {
   public readonly eventArchive: events.Archive;
   public readonly encryptionKey: kms.Key;
   public readonly alarmTopic: sns.Topic;
+  public readonly alarmActions: cloudwatch.IAlarmAction[];
   public readonly namespace: servicediscovery.HttpNamespace;
   public readonly webAcl: wafv2.CfnWebACL;
   public readonly webAclArn: string;
@@ -219,6 +270,24 @@ export class Platform extends Construct implements IPlatform {
       10,
       2_000_000_000,
     );
+    requireIntegerInRange(
+      'Platform',
+      'wafSigV4RateLimitPer5Minutes',
+      props.wafSigV4RateLimitPer5Minutes,
+      10,
+      2_000_000_000,
+    );
+    const rateLimit = props.wafRateLimitPer5Minutes ?? DEFAULT_WAF_RATE_LIMIT;
+    const sigV4RateLimit =
+      props.wafSigV4RateLimitPer5Minutes ?? Math.max(DEFAULT_WAF_SIGV4_RATE_LIMIT, rateLimit);
+    if (sigV4RateLimit < rateLimit) {
+      fail(
+        'Platform',
+        'wafSigV4RateLimitPer5Minutes',
+        sigV4RateLimit,
+        `must be at least wafRateLimitPer5Minutes (${rateLimit}): a signed-looking request must not be limited harder than an anonymous one`,
+      );
+    }
     this.appName = props.appName;
     this.envName = props.envName;
     this.metricsNamespace = props.appName;
@@ -247,15 +316,60 @@ export class Platform extends Construct implements IPlatform {
       masterKey: this.encryptionKey,
       enforceSSL: true,
     });
-    // CloudWatch alarms publish to the encrypted topic, so CloudWatch must be able to use the key.
+    // A topic policy replaces SNS's default one, so CloudWatch alarms may publish only if it says so.
+    // Restricted to alarms of this account and region (confused-deputy prevention), as AWS shows in
+    // https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+        },
+      }),
+    );
+    // CloudWatch alarms publish to the encrypted topic, so CloudWatch must be able to use the key: the
+    // statement AWS documents in "Enable compatibility between event sources from AWS services and
+    // encrypted topics" (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services),
+    // which carries no condition. None is added here: whether the KMS request SNS makes for CloudWatch
+    // carries aws:SourceAccount/aws:SourceArn is not documented, and a condition that is absent from the
+    // request would silently drop every notification. Least privilege is kept by the two actions SNS needs
+    // and by the topic policy above, which decides who may publish at all.
     this.encryptionKey.grant(
       new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
       'kms:Decrypt',
       'kms:GenerateDataKey*',
     );
-    for (const email of props.alarmEmails ?? []) {
+    (props.alarmEmails ?? []).forEach((email, index) => {
+      if (!Token.isUnresolved(email)) {
+        requireMatch('Platform', `alarmEmails[${index}]`, email, EMAIL, 'must be an e-mail address');
+      }
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    });
+    if (props.externalAlarmTopicArn !== undefined && !Token.isUnresolved(props.externalAlarmTopicArn)) {
+      requireMatch(
+        'Platform',
+        'externalAlarmTopicArn',
+        props.externalAlarmTopicArn,
+        SNS_TOPIC_ARN,
+        'must be the ARN of an SNS standard topic, e.g. arn:aws:sns:eu-west-1:123456789012:ops-alerts',
+      );
     }
+    this.alarmActions = [
+      new cwActions.SnsAction(this.alarmTopic),
+      ...(props.externalAlarmTopicArn === undefined
+        ? []
+        : [
+            new cwActions.SnsAction(
+              sns.Topic.fromTopicArn(this, 'ExternalAlarmTopic', props.externalAlarmTopicArn),
+            ),
+          ]),
+    ];
 
     // --- Identity ---------------------------------------------------------------------------------
     this.tokenCustomizer = new ServiceFunction(this, 'TokenCustomizer', {
@@ -397,33 +511,39 @@ export class Platform extends Construct implements IPlatform {
         managedRule('AWSManagedRulesCommonRuleSet', 1),
         managedRule('AWSManagedRulesKnownBadInputsRuleSet', 2),
         managedRule('AWSManagedRulesAmazonIpReputationList', 3),
+        // Every request is counted by exactly one of the two per-IP rate rules below. Service-to-service
+        // calls (SigV4-signed, to IAM routes) come from Lambda's shared egress addresses: at scale a handful
+        // of IPs carry many calls a second, which a per-IP limit sized for people would block, so requests
+        // whose Authorization header starts with the SigV4 prefix get their own, higher limit. WAF cannot
+        // check a signature, so anyone can send that prefix: the trade-off is that such a client is limited
+        // at the higher SigV4 limit instead of the anonymous one, never unlimited, and every request it
+        // sends with a forged signature is refused by API Gateway (403) before any integration runs. The
+        // stage and method throttles bound both kinds further.
         {
           name: 'RateLimitPerIp',
           priority: 10,
           action: { block: {} },
           statement: {
             rateBasedStatement: {
-              limit: props.wafRateLimitPer5Minutes ?? 2000,
+              limit: rateLimit,
               aggregateKeyType: 'IP',
-              // Service-to-service calls (SigV4-signed, to IAM routes) come from Lambda's shared egress
-              // addresses: at scale a handful of IPs carry thousands of calls a second, which a per-IP limit
-              // sized for people would block. They are not counted; API Gateway checks their signature and
-              // the stage and method throttles bound them. A forged signature only earns a 403.
-              scopeDownStatement: {
-                notStatement: {
-                  statement: {
-                    byteMatchStatement: {
-                      fieldToMatch: { singleHeader: { Name: 'authorization' } },
-                      positionalConstraint: 'STARTS_WITH',
-                      searchString: 'AWS4-HMAC-SHA256 ',
-                      textTransformations: [{ priority: 0, type: 'NONE' }],
-                    },
-                  },
-                },
-              },
+              scopeDownStatement: { notStatement: { statement: SIGV4_AUTHORIZATION } },
             },
           },
           visibilityConfig: visibility('RateLimitPerIp'),
+        },
+        {
+          name: 'RateLimitPerIpSigV4',
+          priority: 11,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: {
+              limit: sigV4RateLimit,
+              aggregateKeyType: 'IP',
+              scopeDownStatement: SIGV4_AUTHORIZATION,
+            },
+          },
+          visibilityConfig: visibility('RateLimitPerIpSigV4'),
         },
       ],
     });
@@ -451,6 +571,8 @@ export class Platform extends Construct implements IPlatform {
         [PlatformRegistryKey.EVENT_BUS_NAME]: this.eventBus.eventBusName,
         [PlatformRegistryKey.KMS_KEY_ARN]: this.encryptionKey.keyArn,
         [PlatformRegistryKey.ALARM_TOPIC_ARN]: this.alarmTopic.topicArn,
+        [PlatformRegistryKey.EXTERNAL_ALARM_TOPIC_ARN]:
+          props.externalAlarmTopicArn ?? NO_EXTERNAL_ALARM_TOPIC,
         [PlatformRegistryKey.WEB_ACL_ARN]: this.webAclArn,
         [PlatformRegistryKey.NAMESPACE_ID]: this.namespace.namespaceId,
         [PlatformRegistryKey.NAMESPACE_ARN]: this.namespace.namespaceArn,

@@ -32,6 +32,11 @@ export interface TransactionalOutboxProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * What the alarms notify: e.g. `platform.alarmActions`, every alarm destination of the platform.
+   * @default - an SNS action for `alarmTopic` when given, else none
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
+  /**
    * Attempts to put a batch on the bus before the records go to the dead-letter queue.
    * @default 10
    */
@@ -202,14 +207,21 @@ export class TransactionalOutbox extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    notify(props.alarmTopic, this.deadLetterAlarm, this.failureAlarm);
+    notify(props.alarmTopic, props.alarmActions, this.deadLetterAlarm, this.failureAlarm);
   }
 }
 
 /**
  * The pipe's input template: one outbox stream record → the event envelope. String values are quoted
- * (EventBridge inserts them as JSON strings), so `version` arrives as a string and `data` as the JSON text
- * the writer stored; the runtime kit's envelope parser turns both back into their types.
+ * (EventBridge inserts them as JSON strings), so `version` arrives as a string and `data` as the string the
+ * writer stored; the runtime kit's envelope parser turns both back into their types.
+ *
+ * `data` is not JSON text but `base64:<base64 of the JSON text>` (`encodeOutboxData`). The Pipes guide
+ * ("Amazon EventBridge Pipes input transformation",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html) says EventBridge
+ * replaces placeholders "to ensure valid JSON output" and that variables referring to JSON path parameters are
+ * to be quoted, but not whether a quoted value is escaped. JSON text in a quoted placeholder is correct only if
+ * it is; base64 contains no `"`, `\` or control character, so the envelope is the same under both readings.
  */
 export function outboxInputTemplate(): string {
   const s = (attribute: string) => `"<$.dynamodb.NewImage.${attribute}.S>"`;

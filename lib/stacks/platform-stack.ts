@@ -43,7 +43,9 @@ export class PlatformStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
       logLevel: LogLevel[config.logLevel],
       alarmEmails: config.alarmEmails,
+      externalAlarmTopicArn: config.externalAlarmTopicArn,
       wafRateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+      wafSigV4RateLimitPer5Minutes: config.wafSigV4RateLimitPer5Minutes,
       // The account-wide API Gateway logging role lives in the AccountStack, shared by all environments.
       configureApiGatewayAccount: false,
     });

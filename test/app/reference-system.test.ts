@@ -48,6 +48,34 @@ describe('reference system, env=dev (bundled as deployed)', () => {
     expect(lint.status).toBe(0);
   });
 
+  it("makes every alarm of every service notify the platform's alarm topic and the configured external topic", () => {
+    let alarms = 0;
+    for (const stack of dev.assembly.stacks.filter((s) => !/Platform|Account/.test(s.stackName))) {
+      const { Parameters = {}, Conditions = {}, Resources } = stack.template;
+      const parameterFor = (key: string) =>
+        Object.entries(Parameters as Record<string, { Default?: string }>).find(
+          ([, p]) => p.Default === `/Shop/dev/platform/${key}`,
+        )?.[0];
+      const topic = parameterFor('alarm-topic-arn');
+      const external = parameterFor('external-alarm-topic-arn');
+      for (const alarm of Object.values(
+        Resources as Record<string, { Type: string; Properties: { AlarmActions: unknown[] } }>,
+      )) {
+        if (alarm.Type !== 'AWS::CloudWatch::Alarm') continue;
+        alarms++;
+        const [first, second, ...rest] = alarm.Properties.AlarmActions;
+        expect(first).toEqual({ Ref: topic });
+        expect(second).toEqual({
+          'Fn::If': [expect.any(String), { Ref: 'AWS::NoValue' }, { Ref: external }],
+        });
+        const condition = (second as { 'Fn::If': [string] })['Fn::If'][0];
+        expect(Conditions[condition]).toEqual({ 'Fn::Equals': [{ Ref: external }, 'none'] });
+        expect(rest).toEqual([]);
+      }
+    }
+    expect(alarms).toBeGreaterThan(0);
+  });
+
   it('has no Fn::ImportValue (nor exports) in any template: services attach through the registry', () => {
     for (const stack of dev.assembly.stacks) {
       const text = JSON.stringify(stack.template);

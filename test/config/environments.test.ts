@@ -51,6 +51,35 @@ describe('environment configuration', () => {
     );
   });
 
+  it('fails when an alarm e-mail address is malformed, naming the key and value', () => {
+    expect(() => loadEnvironmentConfig('dev', { alarmEmails: ['ops.example.com'] })).toThrow(
+      /alarmEmails\.0 = "ops.example.com"/,
+    );
+  });
+
+  it('fails when the external alarm topic is not an SNS topic ARN, naming the key and value', () => {
+    expect(() => loadEnvironmentConfig('dev', { externalAlarmTopicArn: 'ops-pager' })).toThrow(
+      /externalAlarmTopicArn = "ops-pager": an SNS topic ARN/,
+    );
+  });
+
+  it('accepts an external alarm topic ARN', () => {
+    const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-pager';
+    expect(loadEnvironmentConfig('prod', { externalAlarmTopicArn: arn }).externalAlarmTopicArn).toBe(arn);
+  });
+
+  it('fails when the SigV4 WAF rate limit is lower than the unsigned one, naming the key and value', () => {
+    expect(() =>
+      loadEnvironmentConfig('dev', { wafRateLimitPer5Minutes: 5000, wafSigV4RateLimitPer5Minutes: 4000 }),
+    ).toThrow(/wafSigV4RateLimitPer5Minutes = 4000: at least wafRateLimitPer5Minutes/);
+  });
+
+  it('keeps the local WAF rate limits above what the local suites and the benchmark send from one address', () => {
+    const local = loadEnvironmentConfig('local');
+    expect(local.wafRateLimitPer5Minutes).toBeGreaterThanOrEqual(1_000_000);
+    expect(local.wafSigV4RateLimitPer5Minutes).toBeGreaterThanOrEqual(1_000_000);
+  });
+
   it('fails on unknown keys, which are usually typos', () => {
     expect(() => loadEnvironmentConfig('dev', { retainDta: true })).toThrow(
       /Invalid configuration for environment "dev"/,

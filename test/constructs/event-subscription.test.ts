@@ -66,16 +66,44 @@ describe('EventSubscription', () => {
     }
   });
 
-  it('lets EventBridge (from this account only) use the key to deliver encrypted messages', () => {
+  it('lets EventBridge use the key with only what SQS needs, and no source condition AWS does not document for it', () => {
     const key = Object.values(template.findResources('AWS::KMS::Key'))[0];
     const forEvents = key.Properties.KeyPolicy.Statement.filter(
       (s: { Principal?: { Service?: string } }) => s.Principal?.Service === 'events.amazonaws.com',
     );
-    expect(forEvents.length).toBeGreaterThan(0);
-    for (const statement of forEvents) {
-      expect(statement.Condition).toEqual({
-        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    expect(forEvents).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: '*',
+      },
+    ]);
+  });
+
+  it('lets only this rule send to the queue and to its dead-letter queue (aws:SourceArn)', () => {
+    const rule = { 'Fn::GetAtt': [Match.stringLikeRegexp('ReserveStockRule'), 'Arn'] };
+    for (const queue of ['ReserveStockQueue', 'ReserveStockDeadLetterQueue']) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: Match.stringLikeRegexp(`^${queue}[0-9A-F]{8}$`) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${queue}[0-9A-F]{8}$`), 'Arn'] },
+              Condition: { ArnEquals: { 'aws:SourceArn': rule } },
+            },
+          ]),
+        },
       });
+    }
+    const statements = Object.values(template.findResources('AWS::SQS::QueuePolicy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    for (const statement of statements.filter((s) => s.Principal?.Service === 'events.amazonaws.com')) {
+      expect(statement.Condition).toEqual({ ArnEquals: { 'aws:SourceArn': expect.anything() } });
     }
   });
 

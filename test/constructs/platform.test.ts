@@ -171,6 +171,59 @@ describe('Platform', () => {
       });
     });
 
+    it('lets CloudWatch alarms of this account and region publish to the alarm topic, and use its key', () => {
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: { Ref: Match.stringLikeRegexp('AlarmTopic') },
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+                ArnLike: {
+                  'aws:SourceArn': {
+                    'Fn::Join': [
+                      '',
+                      [
+                        'arn:',
+                        { Ref: 'AWS::Partition' },
+                        ':cloudwatch:',
+                        { Ref: 'AWS::Region' },
+                        ':',
+                        { Ref: 'AWS::AccountId' },
+                        ':alarm:*',
+                      ],
+                    ],
+                  },
+                },
+              },
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: '*',
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('publishes "none" as the external alarm topic when none is configured', () => {
+      template.hasResourceProperties('AWS::SSM::Parameter', {
+        Name: '/Shop/test/platform/external-alarm-topic-arn',
+        Value: 'none',
+      });
+    });
+
     it('has a custom event bus with an archive for replay', () => {
       template.hasResourceProperties('AWS::Events::EventBus', { Description: 'Shop test domain events' });
       template.hasResourceProperties('AWS::Events::Archive', {
@@ -199,28 +252,54 @@ describe('Platform', () => {
       });
     });
 
-    it('does not count SigV4-signed service calls against the per-IP limit (they share Lambda egress IPs)', () => {
-      const acl = Object.values(template.findResources('AWS::WAFv2::WebACL'))[0];
-      const rule = (acl.Properties.Rules as Array<{ Name: string; Statement: Record<string, unknown> }>).find(
-        (r) => r.Name === 'RateLimitPerIp',
-      )!;
-      expect(rule.Statement).toEqual({
-        RateBasedStatement: {
-          Limit: 2000,
-          AggregateKeyType: 'IP',
-          ScopeDownStatement: {
-            NotStatement: {
-              Statement: {
-                ByteMatchStatement: {
-                  FieldToMatch: { SingleHeader: { Name: 'authorization' } },
-                  PositionalConstraint: 'STARTS_WITH',
-                  SearchString: 'AWS4-HMAC-SHA256 ',
-                  TextTransformations: [{ Priority: 0, Type: 'NONE' }],
-                },
+    it('counts every request against a per-IP rate rule: unsigned ones at the lower limit, SigV4-prefixed ones at a separate higher one', () => {
+      const sigV4Prefix = {
+        ByteMatchStatement: {
+          FieldToMatch: { SingleHeader: { Name: 'authorization' } },
+          PositionalConstraint: 'STARTS_WITH',
+          SearchString: 'AWS4-HMAC-SHA256 ',
+          TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+        },
+      };
+      template.hasResourceProperties('AWS::WAFv2::WebACL', {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Name: 'RateLimitPerIp',
+            Priority: 10,
+            Action: { Block: {} },
+            Statement: {
+              RateBasedStatement: {
+                Limit: 2000,
+                AggregateKeyType: 'IP',
+                ScopeDownStatement: { NotStatement: { Statement: sigV4Prefix } },
               },
             },
-          },
-        },
+          }),
+          Match.objectLike({
+            Name: 'RateLimitPerIpSigV4',
+            Priority: 11,
+            Action: { Block: {} },
+            Statement: {
+              RateBasedStatement: {
+                Limit: 100_000,
+                AggregateKeyType: 'IP',
+                ScopeDownStatement: sigV4Prefix,
+              },
+            },
+            VisibilityConfig: Match.objectLike({ MetricName: 'RateLimitPerIpSigV4' }),
+          }),
+        ]),
+      });
+    });
+
+    it('takes the SigV4 per-IP limit from wafSigV4RateLimitPer5Minutes', () => {
+      build({ wafSigV4RateLimitPer5Minutes: 50_000 }).template.hasResourceProperties('AWS::WAFv2::WebACL', {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Name: 'RateLimitPerIpSigV4',
+            Statement: { RateBasedStatement: Match.objectLike({ Limit: 50_000 }) },
+          }),
+        ]),
       });
     });
 
@@ -315,5 +394,40 @@ describe('Platform', () => {
 
   it('fails when the WAF rate limit is below what WAF accepts', () => {
     expect(() => build({ wafRateLimitPer5Minutes: 5 })).toThrow(/invalid wafRateLimitPer5Minutes 5/);
+  });
+
+  it('publishes the configured external alarm topic in the registry for every alarm to notify', () => {
+    const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-pager';
+    build({ externalAlarmTopicArn: arn }).template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/Shop/test/platform/external-alarm-topic-arn',
+      Value: arn,
+    });
+  });
+
+  it.each(['ops-pager', 'arn:aws:sqs:eu-west-1:123456789012:q', 'arn:aws:sns:eu-west-1:1234:t'])(
+    'fails when the external alarm topic %p is not an SNS topic ARN',
+    (arn) => {
+      expect(() => build({ externalAlarmTopicArn: arn })).toThrow(
+        `Platform: invalid externalAlarmTopicArn ${JSON.stringify(arn)}`,
+      );
+    },
+  );
+
+  it('fails when an alarm e-mail address is malformed', () => {
+    expect(() => build({ alarmEmails: ['ops.example.com'] })).toThrow(
+      /Platform: invalid alarmEmails\[0\] "ops.example.com"/,
+    );
+  });
+
+  it('fails when the SigV4 WAF rate limit is below what WAF accepts', () => {
+    expect(() => build({ wafSigV4RateLimitPer5Minutes: 5 })).toThrow(
+      /invalid wafSigV4RateLimitPer5Minutes 5/,
+    );
+  });
+
+  it('fails when the SigV4 WAF rate limit is lower than the unsigned one', () => {
+    expect(() => build({ wafRateLimitPer5Minutes: 5000, wafSigV4RateLimitPer5Minutes: 4000 })).toThrow(
+      /invalid wafSigV4RateLimitPer5Minutes 4000: .*at least wafRateLimitPer5Minutes \(5000\)/,
+    );
   });
 });

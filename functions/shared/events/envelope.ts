@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../schema';
+import { decodeOutboxData } from './outbox-format';
 
 /**
  * The envelope every domain event travels in, from the producer's outbox to every consumer.
@@ -16,12 +17,12 @@ export interface EventEnvelope<TData = unknown> {
   readonly data: TData;
 }
 
-/** `data` may arrive as the JSON text the outbox stored (the pipe's input template quotes it). */
+/** `data` may arrive as the string the outbox stored (the pipe's input template quotes it): base64 or JSON text. */
 const jsonData = z.pipe(
   z.transform((value: unknown) => {
     if (typeof value !== 'string') return value;
     try {
-      return JSON.parse(value) as unknown;
+      return decodeOutboxData(value);
     } catch {
       return value;
     }

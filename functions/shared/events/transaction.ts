@@ -6,7 +6,12 @@ import type { EventContract } from '../../contracts/events';
 import { requiredEnv } from '../env';
 import type { EventEnvelope } from './envelope';
 import { newEnvelope } from './envelope';
-import { OUTBOX_ITEM_TYPE, OUTBOX_RETENTION_SECONDS, OutboxAttribute } from './outbox-format';
+import {
+  encodeOutboxData,
+  OUTBOX_ITEM_TYPE,
+  OUTBOX_RETENTION_SECONDS,
+  OutboxAttribute,
+} from './outbox-format';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -125,7 +130,7 @@ export class DomainTransaction {
       [OutboxAttribute.EVENT_SOURCE]: envelope.source,
       [OutboxAttribute.OCCURRED_AT]: envelope.occurredAt,
       [OutboxAttribute.CORRELATION_ID]: envelope.correlationId,
-      [OutboxAttribute.DATA]: JSON.stringify(envelope.data),
+      [OutboxAttribute.DATA]: encodeOutboxData(envelope.data),
       [OutboxAttribute.EXPIRES_AT]: Math.floor(this.now().getTime() / 1000) + OUTBOX_RETENTION_SECONDS,
     };
     this.put(`outbox:${envelope.type}`, item, {

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { OrderPlaced } from '../../../../functions/contracts/events';
 import { EnvelopeSchema } from '../../../../functions/shared/events/envelope';
+import { outboxInputTemplate } from '../../../../lib/constructs/transactional-outbox';
 import {
   AlreadyProcessedError,
   DomainTransaction,
@@ -54,7 +55,7 @@ describe('DomainTransaction', () => {
         eventSource: 'shop.orders',
         occurredAt: '2026-11-21T10:00:00.000Z',
         correlationId: 'corr-1',
-        data: JSON.stringify(ORDER),
+        data: `base64:${Buffer.from(JSON.stringify(ORDER)).toString('base64')}`,
         expiresAt: Math.floor(NOW.getTime() / 1000) + 86400,
       },
       ConditionExpression: 'attribute_not_exists(#pk)',
@@ -99,6 +100,31 @@ describe('DomainTransaction', () => {
 });
 
 describe('event envelope on the bus', () => {
+  /**
+   * Renders the pipe's input template for one outbox item under either reading of the Pipes guide: quoted
+   * string placeholders either JSON-escaped or inserted as they are.
+   */
+  function renderPipe(item: Record<string, unknown>, escape: boolean): string {
+    return outboxInputTemplate().replace(/<\$\.dynamodb\.NewImage\.(\w+)\.[SN]>/g, (_, name: string) => {
+      const value = String(item[name]);
+      return escape ? JSON.stringify(value).slice(1, -1) : value;
+    });
+  }
+
+  it.each([true, false])(
+    'delivers the same envelope whether the pipe escapes quoted values (%p) or not',
+    async (escape) => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const tricky = { ...ORDER, customerId: 'c-"1"\\ line\nbreak' };
+      const tx = new DomainTransaction(layout, 'shop.orders', 'corr-1', () => NOW);
+      const envelope = tx.publish(OrderPlaced, tricky);
+      await tx.commit(client);
+      const item = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems![0].Put!.Item!;
+      const delivered = EnvelopeSchema.parse(JSON.parse(renderPipe(item, escape)));
+      expect(delivered).toEqual({ ...envelope, data: tricky });
+    },
+  );
+
   it('accepts what the pipe delivers: version as a string and data as JSON text', () => {
     const parsed = EnvelopeSchema.parse({
       id: 'e-1',
