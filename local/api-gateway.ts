@@ -1,9 +1,10 @@
 import { createHash, createPublicKey, randomUUID, timingSafeEqual, verify } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '../functions/shared/resilience/sha256';
 import { callAwsJson, EmulatorError } from './emulator';
@@ -58,8 +59,33 @@ export interface LocalApiGatewayAddress {
 
 /** API Gateway's limit on a Lambda integration. */
 const INTEGRATION_TIMEOUT_MS = 29_000;
-/** API Gateway's payload limit. */
+/** API Gateway's payload limit (10 MB): a larger body is refused with 413 (REQUEST_TOO_LARGE). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway's limit on the URL of a regional REST API, in characters (quotas: 10240; 414 beyond). */
+const MAX_URL_CHARS = 10_240;
+/** API Gateway's limit on the combined size of a REST API request's header values (quotas: 10240 bytes). */
+const MAX_HEADER_VALUE_BYTES = 10_240;
+/** API Gateway's limit on the ARN of a method with authorization, path parameter values included (414 beyond). */
+const MAX_METHOD_ARN_BYTES = 1_600;
+/**
+ * Node's HTTP parser limit on the request line and headers. Above API Gateway's own limits, so that a request
+ * over those reaches the gateway and gets the service's error response; beyond it the parser refuses the
+ * request (answered by {@link LocalApiGateway} `clientError` in the same shape).
+ */
+const PARSER_MAX_HEADER_BYTES = 64 * 1024;
+/** After refusing a request early, how long to discard what the client still sends before closing. */
+const LINGER_MS = 1_000;
+/** The methods API Gateway serves (`ANY` stands for these); any other method matches no route. */
+const API_GATEWAY_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+]);
+const EMPTY_BODY = Buffer.alloc(0);
 /** How long API Gateway accepts a SigV4 date away from its clock. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** Lifetime of cached authorizer results (the Microservice authorizer's resultsCacheTtl). */
@@ -110,6 +136,7 @@ interface IncomingRequest {
   /** Decoded path as sent, e.g. `/orders/v1/orders/42`. */
   readonly calledPath: string;
   readonly rawQuery: string;
+  /** Keyed by names the client chose: null-prototype records (see readRequest). */
   readonly headers: Record<string, string>;
   readonly multiValueHeaders: Record<string, string[]>;
   readonly query: Record<string, string>;
@@ -144,7 +171,12 @@ interface HttpReply {
   readonly body: Buffer | string;
   /** Route response type or `integration` / `handler`, for the log. */
   readonly note?: string;
+  /** Answered before the body was read: close the connection after the answer. */
+  readonly close?: boolean;
 }
+
+/** The client closed the connection before its request was read. */
+class ClientGone extends Error {}
 
 /**
  * API Gateway (REST API, Lambda proxy integration) on a loopback port for the local runtime: serves every
@@ -180,8 +212,20 @@ export class LocalApiGateway {
   public async start(): Promise<LocalApiGatewayAddress> {
     if (this.server) throw new Error('LocalApiGateway is already started');
     const host = this.options.host ?? '127.0.0.1';
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = createServer(
+      { maxHeaderSize: PARSER_MAX_HEADER_BYTES },
+      (req, res) => void this.handle(req, res),
+    );
     server.keepAliveTimeout = 5_000;
+    // Every header counts against API Gateway's limits (Node would silently drop those after the 2000th).
+    server.maxHeadersCount = 0;
+    // Requests Node's parser refuses (unknown methods, malformed or oversized heads) get the documented
+    // error shape too, as do CONNECT requests and unknown Expect headers (which Node would not route).
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+      this.clientError(error, socket),
+    );
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => void this.connect(req, socket));
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port ?? 3000, host, () => {
@@ -210,16 +254,38 @@ export class LocalApiGateway {
     let reply: HttpReply;
     let incoming: IncomingRequest | undefined;
     try {
-      const body = await readBody(req);
-      incoming = readRequest(req, requestId, body);
-      reply = body.length > MAX_BODY_BYTES ? this.tooLarge(incoming) : await this.route(incoming);
+      incoming = readRequest(req, requestId, EMPTY_BODY);
+      const refused = this.checkLimits(incoming, req);
+      if (refused) {
+        reply = refused;
+      } else {
+        const body = await readBody(req);
+        if (body === undefined) {
+          reply = this.tooLarge(incoming);
+        } else {
+          incoming = { ...incoming, body };
+          reply = await this.route(incoming);
+        }
+      }
     } catch (error) {
+      if (error instanceof ClientGone) {
+        this.log(
+          `${req.method ?? '?'} ${incoming?.calledPath ?? ''} client closed the connection ${requestId}`,
+        );
+        return;
+      }
       this.log(`gateway error ${requestId}: ${describe(error)}`);
       reply = { status: 500, headers: { 'Content-Type': 'application/json' }, body: INTERNAL_ERROR_BODY };
     }
-    if (!res.headersSent) {
-      res.writeHead(reply.status, { ...reply.headers, 'x-amzn-RequestId': requestId });
-      res.end(reply.body);
+    // Not when clientError has answered (a malformed body) or the client is gone.
+    if (!res.headersSent && !req.socket.writableEnded && !req.socket.destroyed) {
+      const headers = { ...reply.headers, 'x-amzn-RequestId': requestId };
+      if (reply.close) {
+        answerAndClose(req, res, reply.status, headers, reply.body);
+      } else {
+        res.writeHead(reply.status, headers);
+        res.end(reply.body);
+      }
     }
     const path = incoming ? incoming.calledPath : (req.url ?? '');
     const note = reply.note ? ` ${reply.note}` : '';
@@ -228,11 +294,80 @@ export class LocalApiGateway {
 
   private tooLarge(request: IncomingRequest): HttpReply {
     const service = firstSegment(request.calledPath);
-    return this.reject(service, request, undefined, {
+    const reply = this.reject(service, request, undefined, {
       types: ['REQUEST_TOO_LARGE'],
       message: 'Request Too Long',
       status: 413,
+      reason: `body over ${MAX_BODY_BYTES} bytes`,
     });
+    return { ...reply, close: true };
+  }
+
+  /**
+   * API Gateway's documented REST API limits a request's head must meet (URL length, header values) and a
+   * declared body size over the payload limit: checked before the body is read.
+   */
+  private checkLimits(request: IncomingRequest, req: IncomingMessage): HttpReply | undefined {
+    const service = firstSegment(request.calledPath);
+    const refuse = (status: number, message: string, reason: string): HttpReply => ({
+      ...this.reject(service, request, undefined, { types: [], message, status, reason }),
+      close: true,
+    });
+    const url = req.url ?? '';
+    if (url.length > MAX_URL_CHARS) {
+      return refuse(414, 'Request-URI Too Long', `URL of ${url.length} characters`);
+    }
+    let headerBytes = 0;
+    // rawHeaders hold one character per byte received (latin1).
+    for (let i = 1; i < req.rawHeaders.length; i += 2) headerBytes += req.rawHeaders[i].length;
+    if (headerBytes > MAX_HEADER_VALUE_BYTES) {
+      return refuse(431, 'Request Header Fields Too Large', `header values of ${headerBytes} bytes`);
+    }
+    const declared = Number(headerValue(request.headers, 'content-length') ?? 0);
+    if (declared > MAX_BODY_BYTES) return this.tooLarge(request);
+    return undefined;
+  }
+
+  /**
+   * Answers what Node's HTTP parser refuses before a request exists (unknown method, malformed request line
+   * or headers, a head over {@link PARSER_MAX_HEADER_BYTES}) in the services' error shape, then closes.
+   */
+  private clientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
+    const request = emptyRequest(randomUUID(), (socket as { remoteAddress?: string }).remoteAddress);
+    const reply = this.reject('', request, undefined, { types: [], message, status, reason: error.code });
+    socket.on('error', () => socket.destroy());
+    socket.end(rawResponse(reply, request.requestId));
+    this.log(`? (unparsed request) ${reply.status} 0ms ${request.requestId} ${reply.note ?? ''}`.trimEnd());
+  }
+
+  /** CONNECT (which Node hands over as a raw socket): no API Gateway route has it. */
+  private async connect(req: IncomingMessage, socket: Duplex): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const started = Date.now();
+    const incoming = readRequest(req, randomUUID(), EMPTY_BODY);
+    let reply: HttpReply;
+    try {
+      reply = this.checkLimits(incoming, req) ?? (await this.route(incoming));
+    } catch (error) {
+      this.log(`gateway error ${incoming.requestId}: ${describe(error)}`);
+      reply = { status: 500, headers: { 'Content-Type': 'application/json' }, body: INTERNAL_ERROR_BODY };
+    }
+    if (socket.writable) socket.end(rawResponse(reply, incoming.requestId));
+    const note = reply.note ? ` ${reply.note}` : '';
+    this.log(
+      `${incoming.method} ${incoming.calledPath} ${reply.status} ${Date.now() - started}ms ${incoming.requestId}${note}`,
+    );
   }
 
   private async route(request: IncomingRequest): Promise<HttpReply> {
@@ -243,7 +378,9 @@ export class LocalApiGateway {
     if (blocked) return this.reject(service, request, undefined, blocked);
     const match = matchRoute(routes, request.calledPath.slice(service.length + 1));
     const compiled = match?.compiled.find(
-      (c) => c.route.method.toUpperCase() === request.method || c.route.method.toUpperCase() === 'ANY',
+      (c) =>
+        c.route.method.toUpperCase() === request.method ||
+        (c.route.method.toUpperCase() === 'ANY' && API_GATEWAY_METHODS.has(request.method)),
     );
     if (!match || !compiled) {
       return this.reject(service, request, undefined, {
@@ -254,6 +391,18 @@ export class LocalApiGateway {
       });
     }
     const { route } = compiled;
+
+    if (route.authorization.type !== 'NONE') {
+      const arn = `arn:aws:execute-api:${this.options.emulator.region}:${CALLER_ACCOUNT}:local-${service}/${route.stage}/${request.method}${match.path}`;
+      if (Buffer.byteLength(arn) > MAX_METHOD_ARN_BYTES) {
+        return this.reject(service, request, route, {
+          types: [],
+          message: 'Request-URI Too Long',
+          status: 414,
+          reason: `method ARN of ${Buffer.byteLength(arn)} bytes`,
+        });
+      }
+    }
 
     const authorization = await this.authorize(route, request);
     if (!authorization.ok) return this.reject(service, request, route, authorization.rejection);
@@ -333,7 +482,13 @@ export class LocalApiGateway {
     route: LocalRoute | undefined,
     rejection: Rejection,
   ): HttpReply {
-    const responses = this.options.gatewayResponses.filter((r) => r.service === service);
+    let responses = this.options.gatewayResponses.filter((r) => r.service === service);
+    // An unknown service (or none, for a request Node could not parse): any service's responses, so every
+    // error the gateway generates has the same shape.
+    if (responses.length === 0 && !this.services.has(service)) {
+      const other = this.options.gatewayResponses.map((r) => r.service).sort()[0];
+      responses = this.options.gatewayResponses.filter((r) => r.service === other);
+    }
     const specific = rejection.types.map((t) => responses.find((r) => r.type === t)).find((r) => r);
     const fallbackType = rejection.status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX';
     const fallback = responses.find((r) => r.type === fallbackType);
@@ -619,12 +774,14 @@ export class LocalApiGateway {
       return invalid('x-amz-content-sha256 does not match the body');
     }
 
-    const headers: Record<string, string> = {};
+    const headerEntries: Array<[string, string]> = [];
     for (const name of signedHeaders) {
       const values = multiValueHeader(request.multiValueHeaders, name);
       if (values === undefined) return invalid(`signed header ${name} is missing`);
-      headers[name] = values.join(',');
+      headerEntries.push([name, values.join(',')]);
     }
+    // Own keys whatever the client named (a signed header `__proto__` is a header like any other).
+    const headers = Object.fromEntries(headerEntries);
     const sessionToken = signedHeaders.includes('x-amz-security-token')
       ? headerValue(request.headers, 'x-amz-security-token')
       : undefined;
@@ -670,18 +827,89 @@ export class LocalApiGateway {
 
 // --- Requests -------------------------------------------------------------------------------------------
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * The body, or undefined as soon as it grows over API Gateway's payload limit (reading stops there);
+ * rejects with ClientGone when the connection closes first.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      // Keep counting past the limit (so the caller can answer 413) but stop buffering.
-      if (size <= MAX_BODY_BYTES + 1) chunks.push(chunk);
-    });
+      if (size > MAX_BODY_BYTES) {
+        req.off('data', onData);
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // After 'end' this changes nothing (a promise settles once).
+    req.on('close', () => reject(new ClientGone('the client closed the connection')));
   });
+}
+
+/**
+ * Answers a request refused before its body was read (413, 414, 431) and closes the connection: the whole
+ * answer goes out at once (with its length, so the client has it while it may still be sending), what the
+ * client still sends is discarded (not buffered) until its body ends or for {@link LINGER_MS} at most, and
+ * only then does the response end and Node close the connection (closing with unread data would reset the
+ * connection, and the client could lose the answer).
+ */
+function answerAndClose(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer | string,
+): void {
+  const payload = Buffer.from(body);
+  res.writeHead(status, { ...headers, 'Content-Length': payload.length, Connection: 'close' });
+  res.write(payload);
+  const finish = () => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(finish, LINGER_MS);
+  timer.unref();
+  req.once('end', finish);
+  req.once('close', finish);
+  req.on('data', () => undefined);
+  req.resume();
+}
+
+/** An HTTP/1.1 response written directly on a socket (for requests Node's server does not answer). */
+function rawResponse(reply: HttpReply, requestId: string): Buffer {
+  const body = Buffer.from(reply.body);
+  const lines = [`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Error'}`];
+  const skip = new Set(['content-length', 'connection', 'transfer-encoding']);
+  for (const [name, value] of Object.entries(reply.headers)) {
+    if (skip.has(name.toLowerCase())) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  }
+  lines.push(`x-amzn-RequestId: ${requestId}`, `Content-Length: ${body.length}`, 'Connection: close');
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+/** What a request Node could not parse is known by, for rendering an error response. */
+function emptyRequest(requestId: string, remoteAddress: string | undefined): IncomingRequest {
+  return {
+    requestId,
+    method: '',
+    rawPath: '',
+    calledPath: '',
+    rawQuery: '',
+    headers: Object.create(null) as Record<string, string>,
+    multiValueHeaders: Object.create(null) as Record<string, string[]>,
+    query: Object.create(null) as Record<string, string>,
+    multiValueQuery: Object.create(null) as Record<string, string[]>,
+    body: EMPTY_BODY,
+    sourceIp: (remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+  };
 }
 
 function readRequest(req: IncomingMessage, requestId: string, body: Buffer): IncomingRequest {
@@ -689,18 +917,23 @@ function readRequest(req: IncomingMessage, requestId: string, body: Buffer): Inc
   const queryStart = url.indexOf('?');
   const rawPath = queryStart < 0 ? url : url.slice(0, queryStart);
   const rawQuery = queryStart < 0 ? '' : url.slice(queryStart + 1);
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Keyed by names the client chose (`__proto__`, `constructor`, ...): null-prototype records, so every name
+  // is a plain key. proxyEvent copies them into ordinary objects, as JSON.parse would build them in Lambda.
+  const headers = Object.create(null) as Record<string, string>;
+  const multiValueHeaders = Object.create(null) as Record<string, string[]>;
+  // Header names are case-insensitive: repeats join the first spelling.
+  const spelling = new Map<string, string>();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i];
     const value = req.rawHeaders[i + 1];
-    const existing =
-      Object.keys(multiValueHeaders).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
+    const lower = name.toLowerCase();
+    const existing = spelling.get(lower) ?? name;
+    spelling.set(lower, existing);
     (multiValueHeaders[existing] ??= []).push(value);
     headers[existing] = value;
   }
-  const query: Record<string, string> = {};
-  const multiValueQuery: Record<string, string[]> = {};
+  const query = Object.create(null) as Record<string, string>;
+  const multiValueQuery = Object.create(null) as Record<string, string[]>;
   for (const [name, value] of new URLSearchParams(rawQuery)) {
     (multiValueQuery[name] ??= []).push(value);
     query[name] = value;
@@ -735,6 +968,11 @@ function firstSegment(path: string): string {
 function headerValue(headers: Readonly<Record<string, string>>, name: string): string | undefined {
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
   return key === undefined ? undefined : headers[key];
+}
+
+/** An ordinary object with the same own entries (`__proto__` stays an own key, as JSON.parse makes it). */
+function plain<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record));
 }
 
 function multiValueHeader(headers: Readonly<Record<string, string[]>>, name: string): string[] | undefined {
@@ -882,10 +1120,10 @@ function proxyEvent(
     resource: route.resourcePath,
     path: match.path,
     httpMethod: request.method,
-    headers: hasHeaders ? request.headers : null,
-    multiValueHeaders: hasHeaders ? request.multiValueHeaders : null,
-    queryStringParameters: hasQuery ? request.query : null,
-    multiValueQueryStringParameters: hasQuery ? request.multiValueQuery : null,
+    headers: hasHeaders ? plain(request.headers) : null,
+    multiValueHeaders: hasHeaders ? plain(request.multiValueHeaders) : null,
+    queryStringParameters: hasQuery ? plain(request.query) : null,
+    multiValueQueryStringParameters: hasQuery ? plain(request.multiValueQuery) : null,
     pathParameters: Object.keys(match.pathParameters).length > 0 ? match.pathParameters : null,
     stageVariables: null,
     body: request.body.length > 0 ? request.body.toString('utf8') : null,
