@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '../functions/shared/resilience/sha256';
 import { callAwsJson, EmulatorError } from './emulator';
+import type { AccessDecision, CallerPrincipal } from './iam/authorizer';
 import { validateJsonSchema } from './json-schema';
 import type { WebAclGuard } from './waf';
 import type { EmulatorEndpoint, Invoke, LocalGatewayResponse, LocalIdentity, LocalRoute } from './model';
@@ -41,6 +42,12 @@ export interface LocalApiGatewayOptions {
    */
   readonly extraScopes?: (claims: Record<string, unknown>) => Promise<string[]>;
   /**
+   * IAM as AWS enforces it at the gateway: who signs with an access key (SigV4 callers of `AWS_IAM` routes need
+   * `execute-api:Invoke` on the method ARN), and whether the route's function lets API Gateway invoke it.
+   * @default - only the emulator's credentials sign IAM routes, and they may call every IAM route
+   */
+  readonly iam?: GatewayIam;
+  /**
    * The web ACLs associated with the services' API stages (local/waf.ts), evaluated before routing and
    * authorization; a request they do not allow gets the API's WAF_FILTERED response.
    * @default - no web ACL is evaluated (enforcement off)
@@ -48,6 +55,20 @@ export interface LocalApiGatewayOptions {
   readonly waf?: Pick<WebAclGuard, 'inspect'>;
   /** Receives one access-log line per request and any integration errors. */
   readonly log?: (line: string) => void;
+}
+
+/** What the gateway asks of the runtime's IAM enforcement. */
+export interface GatewayIam {
+  /** The secret and principal of an access key; undefined when the key is unknown. */
+  signer(
+    accessKeyId: string,
+  ): { readonly secretAccessKey: string; readonly principal: CallerPrincipal } | undefined;
+  /** `execute-api:Invoke` on the method ARN of the path called. */
+  authorizeInvoke(principal: CallerPrincipal, route: LocalRoute, path: string): Promise<AccessDecision>;
+  /** A reason when the route's function has no permission for API Gateway (the call is answered 500). */
+  integrationDenied(route: LocalRoute): { readonly decision: AccessDecision } | undefined;
+  /** AWS's AccessDenied message. */
+  message(decision: AccessDecision): string;
 }
 
 /** Where a started {@link LocalApiGateway} listens. */
@@ -420,6 +441,12 @@ export class LocalApiGateway {
       timer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);
     });
     try {
+      const denied = this.options.iam?.integrationDenied(route);
+      if (denied) {
+        // API Gateway logs "Execution failed due to configuration error: Invalid permissions on Lambda function".
+        this.log(`${route.functionKey}: invalid permissions on Lambda function: ${denied.decision.reason}`);
+        return this.internalError(route, request, 'invalid permissions on Lambda function');
+      }
       const result = await Promise.race([this.options.invoke(route.functionKey, event), timeout]);
       if (result === 'timeout') {
         this.log(`${route.functionKey} did not answer within ${INTEGRATION_TIMEOUT_MS / 1000} s`);
@@ -530,7 +557,7 @@ export class LocalApiGateway {
       case 'NONE':
         return { ok: true };
       case 'AWS_IAM':
-        return this.authorizeIam(request);
+        return this.authorizeIam(route, request);
       case 'COGNITO_USER_POOLS':
         return this.authorizeCognito(authorization.userPoolId, authorization.scopes, request);
       default:
@@ -729,7 +756,7 @@ export class LocalApiGateway {
     return scopes;
   }
 
-  private async authorizeIam(request: IncomingRequest): Promise<Authorization> {
+  private async authorizeIam(route: LocalRoute, request: IncomingRequest): Promise<Authorization> {
     const denied = (message: string, reason: string, types = ['ACCESS_DENIED']): Authorization => ({
       ok: false,
       rejection: { types, message, status: 403, reason },
@@ -747,7 +774,12 @@ export class LocalApiGateway {
     const parsed = parseSigV4(header);
     if (!parsed) return denied(`Authorization header is not AWS4-HMAC-SHA256`, 'not a SigV4 signature');
     const { accessKeyId, region, service, signedHeaders, signature } = parsed;
-    if (accessKeyId !== emulator.accessKeyId) {
+    const caller = this.options.iam
+      ? this.options.iam.signer(accessKeyId)
+      : accessKeyId === emulator.accessKeyId
+        ? { secretAccessKey: emulator.secretAccessKey, principal: undefined }
+        : undefined;
+    if (!caller) {
       return denied(
         'The security token included in the request is invalid.',
         `unknown access key ${accessKeyId}`,
@@ -788,7 +820,7 @@ export class LocalApiGateway {
     const signer = new SignatureV4({
       service,
       region,
-      credentials: { accessKeyId, secretAccessKey: emulator.secretAccessKey, sessionToken },
+      credentials: { accessKeyId, secretAccessKey: caller.secretAccessKey, sessionToken },
       sha256: Sha256,
       applyChecksum: false,
     });
@@ -811,6 +843,14 @@ export class LocalApiGateway {
       !sameText(expected.signature, signature)
     ) {
       return invalid('signature mismatch');
+    }
+    if (this.options.iam && caller.principal) {
+      const decision = await this.options.iam.authorizeInvoke(
+        caller.principal,
+        route,
+        request.calledPath.slice(route.service.length + 1),
+      );
+      if (!decision.allowed) return denied(this.options.iam.message(decision), decision.reason);
     }
     return {
       ok: true,

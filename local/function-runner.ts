@@ -31,6 +31,17 @@ export interface FunctionRunnerOptions {
    * @default - the number of cores of the machine, at least 2 and at most 4
    */
   readonly maxWorkersPerFunction?: number;
+  /**
+   * Where a function's AWS calls go and the credentials it signs them with (Lambda gives each function its
+   * role's session credentials): with IAM enforcement, the authorizing proxy and credentials of its own.
+   * @default - the emulator's endpoint and credentials
+   */
+  readonly aws?: (fn: LocalFunction) => {
+    readonly endpoint: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
 }
 
 /** A handler rejected or threw: carries Lambda's `errorType` and `errorMessage`. */
@@ -208,6 +219,7 @@ export class FunctionRunner {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly log: (fn: LocalFunction, line: string) => void;
   private readonly maxWorkers: number;
+  private readonly aws: FunctionRunnerOptions['aws'];
   private closed = false;
 
   constructor(
@@ -217,6 +229,7 @@ export class FunctionRunner {
   ) {
     this.log = options.log ?? ((fn, line) => process.stdout.write(`[${fn.name}] ${line}\n`));
     this.maxWorkers = Math.max(1, options.maxWorkersPerFunction ?? DEFAULT_MAX_WORKERS_PER_FUNCTION);
+    this.aws = options.aws;
     this.invoke = this.invoke.bind(this);
   }
 
@@ -430,14 +443,20 @@ export class FunctionRunner {
       const value = process.env[name];
       if (value !== undefined) host[name] = value;
     }
+    const aws = this.aws?.(fn) ?? {
+      endpoint: this.emulator.endpoint,
+      accessKeyId: this.emulator.accessKeyId,
+      secretAccessKey: this.emulator.secretAccessKey,
+    };
     return {
       ...host,
       ...fn.environment,
-      AWS_ENDPOINT_URL: this.emulator.endpoint,
+      AWS_ENDPOINT_URL: aws.endpoint,
       AWS_REGION: this.emulator.region,
       AWS_DEFAULT_REGION: this.emulator.region,
-      AWS_ACCESS_KEY_ID: this.emulator.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: this.emulator.secretAccessKey,
+      AWS_ACCESS_KEY_ID: aws.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.secretAccessKey,
+      ...(aws.sessionToken ? { AWS_SESSION_TOKEN: aws.sessionToken } : {}),
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

@@ -31,6 +31,24 @@ export interface LocalFunction {
   readonly memoryMb: number;
   /** Environment from the template with every value resolved (table names, registry URLs, ...). */
   readonly environment: Readonly<Record<string, string>>;
+  /** ARN of the function's execution role (its calls are authorized as this role). */
+  readonly roleArn?: string;
+}
+
+/** A resource of the assembly with its properties resolved against the emulator (what IAM is evaluated on). */
+export interface ResolvedResource {
+  readonly stackName: string;
+  readonly logicalId: string;
+  /** CloudFormation type, e.g. `AWS::IAM::Policy`. */
+  readonly type: string;
+  /** Properties with every intrinsic function resolved. */
+  readonly properties: Readonly<Record<string, unknown>>;
+  /** What `Ref` gives. */
+  readonly ref: string;
+  /** What `Fn::GetAtt` gives (e.g. `Arn`). */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  /** The template's Metadata of the resource. */
+  readonly metadata: Readonly<Record<string, unknown>>;
 }
 
 /** How a route is authorized (from the AWS::ApiGateway::Method). */
@@ -55,6 +73,8 @@ export interface LocalRoute {
   readonly authorization: RouteAuthorization;
   /** Key of the function the route invokes (through its alias). */
   readonly functionKey: string;
+  /** ARN API Gateway invokes (the alias ARN): what the function's permission for API Gateway must name. */
+  readonly invokedArn?: string;
   /** Request parameters API Gateway requires, e.g. `method.request.querystring.customerId`. */
   readonly requiredParameters: readonly string[];
   /** JSON Schema (draft 4) the body must satisfy, when the method has a model. */
@@ -127,6 +147,10 @@ export interface LocalSystem {
   readonly identity?: LocalIdentity;
   /** Resource types found in the templates that the local runtime does not emulate (listed as a warning). */
   readonly notEmulated: readonly { readonly type: string; readonly count: number }[];
+  /** Every resource of the assembly, resolved (roles, policies, keys, permissions, ... included). */
+  readonly resources: readonly ResolvedResource[];
+  /** The account id ARNs carry (the emulator's). */
+  readonly accountId: string;
 }
 
 /** Runs a function locally: resolves to what the handler returned; rejects on error or timeout. */

@@ -27,6 +27,7 @@ import type {
   LocalQueueMapping,
   LocalRoute,
   LocalSystem,
+  ResolvedResource,
   RouteAuthorization,
 } from './model';
 
@@ -36,6 +37,12 @@ export interface ProvisionOptions {
   readonly apiBaseUrl: string;
   /** Receives one progress line per stack and one warning line listing what is not emulated. */
   readonly log?: (line: string) => void;
+  /**
+   * Whether every function must have its bundled asset (to run it). The deploy-readiness check runs no
+   * function, so it also reads assemblies synthesized without bundling.
+   * @default true
+   */
+  readonly requireAssets?: boolean;
 }
 
 /** Resource types the provisioner creates in the emulator or turns into local runtime configuration. */
@@ -127,6 +134,7 @@ export async function provision(
 class Provisioner {
   private readonly log: (line: string) => void;
   private readonly apiBaseUrl: string;
+  private readonly requireAssets: boolean;
   private readonly dynamo: DynamoDBClient;
   private accountId = '';
 
@@ -143,6 +151,8 @@ class Provisioner {
   /** Local REST API ids (the service names). */
   private readonly restApis = new Set<string>();
   private readonly notEmulated = new Map<string, number>();
+  /** Every resource of every stack with its resolved properties (what authorization is evaluated on). */
+  private readonly resources: ResolvedResource[] = [];
 
   constructor(
     private readonly assemblyDir: string,
@@ -151,6 +161,7 @@ class Provisioner {
   ) {
     this.log = options.log ?? (() => undefined);
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, '');
+    this.requireAssets = options.requireAssets ?? true;
     this.dynamo = new DynamoDBClient({
       endpoint: emulator.endpoint,
       region: emulator.region,
@@ -182,6 +193,8 @@ class Provisioner {
       pipes: this.pipes,
       identity: this.identity(),
       notEmulated,
+      resources: this.resources,
+      accountId: this.accountId,
     };
   }
 
@@ -211,7 +224,11 @@ class Provisioner {
           .map((d) => artifacts[d])
           .filter((d) => d?.type === 'cdk:asset-manifest' && d.properties?.file)
           .map((d) => d.properties?.file as string),
-        region: /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(artifact.environment ?? '')?.[1],
+        // An environment-agnostic stack (`aws://unknown-account/unknown-region`) deploys to the emulator's region.
+        region:
+          /^aws:\/\/[^/]+\/([a-z0-9-]+)$/
+            .exec(artifact.environment ?? '')?.[1]
+            ?.replace(/^unknown-region$/, '') || undefined,
       });
     }
     const ordered: StackArtifact[] = [];
@@ -258,12 +275,18 @@ class Provisioner {
       if (resource.Condition && !resolver.condition(resource.Condition)) continue;
       if (!EMULATED_TYPES.has(resource.Type)) {
         this.notEmulated.set(resource.Type, (this.notEmulated.get(resource.Type) ?? 0) + 1);
-        values.set(logicalId, this.standIn(resource.Type, stack.name, logicalId));
+        const standIn = this.standIn(resource.Type, stack.name, logicalId);
+        values.set(logicalId, standIn);
+        this.record(stack.name, logicalId, resource, standIn, resolver, () =>
+          resolver.resolve(resource.Properties ?? {}, logicalId),
+        );
         continue;
       }
       const properties = (resolver.resolve(resource.Properties ?? {}, logicalId) ?? {}) as Props;
       try {
-        values.set(logicalId, await this.create(context, logicalId, resource, properties));
+        const created = await this.create(context, logicalId, resource, properties);
+        values.set(logicalId, created);
+        this.record(stack.name, logicalId, resource, created, resolver, () => properties);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${stack.name}: cannot provision ${logicalId} (${resource.Type}): ${message}`, {
@@ -713,8 +736,10 @@ class Provisioner {
     const name = String(props.FunctionName ?? physicalName);
     const key = `${stack.name}/${logicalId}`;
     const code = (props.Code ?? {}) as { S3Key?: string; ZipFile?: string };
-    const assetDir = this.assetDir(stack, code.S3Key, resource.Metadata?.['aws:asset:path']);
-    if (!assetDir) {
+    const assetDir =
+      this.assetDir(stack, code.S3Key, resource.Metadata?.['aws:asset:path']) ??
+      (this.requireAssets ? undefined : '');
+    if (assetDir === undefined) {
       throw new Error(
         `function ${key} has no bundled asset (S3Key ${code.S3Key ?? '-'}${code.ZipFile ? ', inline code' : ''}); ` +
           'the local runtime runs bundled assets only',
@@ -736,6 +761,7 @@ class Provisioner {
       timeoutSeconds: Number(props.Timeout ?? 3),
       memoryMb: Number(props.MemorySize ?? 128),
       environment,
+      ...(typeof props.Role === 'string' ? { roleArn: props.Role } : {}),
     });
     this.functionsByName.set(name, key);
     return { ref: name, attributes: { Arn: this.functionArn(name) } };
@@ -901,6 +927,7 @@ class Provisioner {
         resourcePath: pathOf(String(props.ResourceId)) || '/',
         authorization: this.authorization(props, authorizers, `${context.stack.name}/${logicalId}`),
         functionKey: this.functionKey(target, `${context.stack.name}/${logicalId}`),
+        invokedArn: this.functionArn(target),
         requiredParameters: Object.entries(
           (props.RequestParameters as Record<string, unknown> | undefined) ?? {},
         )
@@ -994,11 +1021,46 @@ class Provisioner {
     return `arn:aws:${service}:${this.emulator.region}:${this.accountId}${separator}${resource}`;
   }
 
+  /**
+   * Keeps a resource's resolved properties and values for the authorization model. Properties of resources the
+   * runtime only stands in for are resolved too; one that cannot be (an intrinsic the resolver does not know)
+   * is kept without properties, and a policy in it then grants nothing locally.
+   */
+  private record(
+    stackName: string,
+    logicalId: string,
+    resource: TemplateResource,
+    values: ResourceValues,
+    resolver: TemplateResolver,
+    properties: () => unknown,
+  ): void {
+    let resolved: Props | undefined;
+    let metadata: Props = {};
+    try {
+      resolved = (properties() ?? {}) as Props;
+      metadata = (resolver.resolve(resource.Metadata ?? {}, logicalId) ?? {}) as Props;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log(`Warning: ${stackName}/${logicalId} (${resource.Type}): properties not resolved: ${reason}`);
+    }
+    this.resources.push({
+      stackName,
+      logicalId,
+      type: resource.Type,
+      properties: resolved ?? {},
+      ref: values.ref,
+      attributes: values.attributes,
+      metadata,
+    });
+  }
+
   /** Values for a resource the runtime does not emulate, so that what refers to it still resolves. */
   private standIn(type: string, stackName: string, logicalId: string): ResourceValues {
     const [, service = 'local', kind = 'resource'] = type.split('::');
     const name = `${stackName}-${logicalId}`;
-    const arn = this.arn(service.toLowerCase(), `${kind.toLowerCase()}/${name}`);
+    const arn =
+      standInArn(type, name, this.emulator.region, this.accountId) ??
+      this.arn(service.toLowerCase(), `${kind.toLowerCase()}/${name}`);
     return {
       ref: ARN_REF_TYPES.has(type) ? arn : name,
       attributes: { Arn: arn, Id: name, Name: name },
@@ -1014,6 +1076,29 @@ interface StackContext {
   readonly values: Map<string, ResourceValues>;
   /** Resolved properties of the resources that become local configuration (API Gateway). */
   readonly local: { readonly logicalId: string; readonly type: string; readonly props: Props }[];
+}
+
+/**
+ * ARNs in the form AWS gives them, for the stand-in types that policies refer to (the authorization model
+ * matches them against policy resources and the evaluator checks their form). Undefined: the generic form.
+ */
+function standInArn(type: string, name: string, region: string, account: string): string | undefined {
+  switch (type) {
+    case 'AWS::IAM::Role':
+      return `arn:aws:iam::${account}:role/${name}`;
+    case 'AWS::IAM::ManagedPolicy':
+      return `arn:aws:iam::${account}:policy/${name}`;
+    case 'AWS::KMS::Key':
+      return `arn:aws:kms:${region}:${account}:key/${name}`;
+    case 'AWS::SNS::Topic':
+      return `arn:aws:sns:${region}:${account}:${name}`;
+    case 'AWS::CloudWatch::Alarm':
+      return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:aws:logs:${region}:${account}:log-group:${name}:*`;
+    default:
+      return undefined;
+  }
 }
 
 /** `Shop-local-orders` → `orders`: the first word after `{app}-{env}-` of a REST API's name. */

@@ -13,12 +13,14 @@ import { loadEnvironmentConfig } from '../lib/config/environments';
 import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
 import { LocalApiGateway } from './api-gateway';
 import type { Emulator } from './emulator';
-import { startEmulator } from './emulator';
+import { callAwsJson, startEmulator } from './emulator';
 import { FunctionRunner } from './function-runner';
 import type { LocalSystem } from './model';
 import { OutboxPipe } from './outbox-pipe';
+import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
 import { provision } from './provisioner';
 import { QueuePoller } from './queue-poller';
+import { WebAclGuard } from './waf';
 
 /** A demo account created in the emulator's user pool. */
 export interface DemoUser {
@@ -41,6 +43,12 @@ export interface LocalRuntimeOptions {
   readonly log?: (line: string) => void;
   /** Whether queue pollers and outbox pipes run continuously. @default true */
   readonly drive?: boolean;
+  /**
+   * Whether what AWS enforces is enforced: IAM (each function's calls against its role, the target's resource
+   * policy and the KMS key policy; service principals; SigV4 callers of IAM routes) and the web ACLs.
+   * @default - on, unless the environment variable CDK_MICROSERVICES_ENFORCE is `off`
+   */
+  readonly enforce?: boolean;
 }
 
 /** The running system: where it listens and how to stop it. */
@@ -52,6 +60,8 @@ export interface LocalRuntime {
   readonly pollers: QueuePoller;
   readonly pipes: readonly OutboxPipe[];
   readonly demoUsers: readonly DemoUser[];
+  /** IAM enforcement (undefined when off). */
+  readonly enforcement?: Enforcement;
   stop(): Promise<void>;
 }
 
@@ -94,19 +104,46 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
     const system = await provision(assemblyDir, emulator, { apiBaseUrl, log: (line) => step(line) });
 
+    const enforce = options.enforce ?? enforcementFromEnvironment();
+    let enforcement: Enforcement | undefined;
+    if (enforce) {
+      enforcement = await Enforcement.start(system, emulator, (line) => log(`  [iam] ${line}`));
+      stopAll.unshift(() => enforcement!.stop());
+      await removeDeniedRuleTargets(emulator, system, enforcement);
+      const denied = enforcement.denied().length;
+      step(
+        `IAM enforced: ${system.functions.size} functions call AWS through an authorizing proxy; ` +
+          `${enforcement.interactions.length} service interactions evaluated, ${denied} denied`,
+      );
+    } else {
+      step(
+        `Enforcement is OFF (--no-enforce or ${ENFORCE_VARIABLE}=off): IAM, KMS and WAF are not evaluated`,
+      );
+    }
+
     const runner = new FunctionRunner(system.functions, emulator, {
       log: (fn, line) => log(`  ${fn.description.padEnd(34).slice(0, 34)} | ${line}`),
+      ...(enforcement
+        ? { aws: (fn) => ({ endpoint: enforcement.endpoint, ...enforcement.credentialsOf(fn) }) }
+        : {}),
     });
     stopAll.unshift(() => runner.close());
     const invoke = (key: string, event: unknown) => runner.invoke(key, event);
 
-    const pollers = new QueuePoller(system.queueMappings, emulator, invoke, {
+    const mappings = system.queueMappings.filter(
+      (m) => !enforcement || enforcement.mappingAllowed(m.queueArn, m.functionKey),
+    );
+    const pollers = new QueuePoller(mappings, emulator, invoke, {
       log: (line) => log(`  [sqs] ${line}`),
     });
-    const pipes = system.pipes.map(
-      (pipe) => new OutboxPipe(pipe, emulator, { log: (line: string) => log(`  [pipe] ${line}`) }),
-    );
+    const pipes = system.pipes
+      .filter((pipe) => !enforcement || enforcement.pipeAllowed(pipe.streamArn))
+      .map((pipe) => new OutboxPipe(pipe, emulator, { log: (line: string) => log(`  [pipe] ${line}`) }));
     stopAll.unshift(() => pollers.stop(), ...pipes.map((p) => () => p.stop()));
+
+    // The web ACLs associated with the API stages, evaluated by the gateway (none when enforcement is off).
+    const waf = enforce ? WebAclGuard.fromResources(system.resources) : undefined;
+    for (const line of waf?.describe() ?? []) log(`  [waf] ${line}`);
 
     const identity = system.identity;
     const gateway = new LocalApiGateway({
@@ -117,11 +154,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       invoke,
       port: apiPort,
       extraScopes: identity?.preTokenGenerationFunctionKey
-        ? (claims) =>
-            scopesFromTrigger(invoke, identity.preTokenGenerationFunctionKey!, claims, (username) =>
+        ? (claims) => {
+            const trigger = system.functions.get(identity.preTokenGenerationFunctionKey!);
+            const denied = trigger && enforcement?.triggerDeniedFor(trigger);
+            if (denied) {
+              // Cognito fails the sign-in when it cannot invoke a trigger; the token is refused here.
+              return Promise.reject(
+                new Error(`Cognito cannot invoke the pre-token-generation trigger: ${denied.reason}`),
+              );
+            }
+            return scopesFromTrigger(invoke, identity.preTokenGenerationFunctionKey!, claims, (username) =>
               groupsOf(emulator, identity.userPoolId, username),
-            )
+            );
+          }
         : undefined,
+      ...(enforcement ? { iam: enforcement } : {}),
+      ...(waf ? { waf } : {}),
       log: (line) => log(`  [api] ${line}`),
     });
     await gateway.start();
@@ -143,6 +191,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       pollers,
       pipes,
       demoUsers: DEMO_USERS,
+      enforcement,
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -190,6 +239,27 @@ async function scopesFromTrigger(
     response?: { claimsAndScopeOverrideDetails?: { accessTokenGeneration?: { scopesToAdd?: string[] } } };
   };
   return result.response?.claimsAndScopeOverrideDetails?.accessTokenGeneration?.scopesToAdd ?? [];
+}
+
+/** Removes the targets of rules that AWS would fail to deliver to (queue or key policy without a statement). */
+async function removeDeniedRuleTargets(
+  emulator: Emulator,
+  system: LocalSystem,
+  enforcement: Enforcement,
+): Promise<void> {
+  for (const { ruleArn, queueArn } of enforcement.deniedRuleTargets()) {
+    const [, busName, ruleName] = /:rule\/(?:([^/]+)\/)?([^/]+)$/.exec(ruleArn) ?? [];
+    const rule = system.resources.find((r) => r.type === 'AWS::Events::Rule' && r.attributes.Arn === ruleArn);
+    const ids = ((rule?.properties.Targets ?? []) as { Id?: string; Arn?: string }[])
+      .filter((t) => t.Arn === queueArn && t.Id)
+      .map((t) => t.Id!);
+    if (!ruleName || ids.length === 0) continue;
+    await callAwsJson(emulator, 'events', 'RemoveTargets', {
+      Rule: ruleName,
+      ...(busName ? { EventBusName: busName } : {}),
+      Ids: ids,
+    });
+  }
 }
 
 /** The user's groups, from the emulator (for tokens that do not carry the cognito:groups claim). */

@@ -707,6 +707,17 @@ export class Microservice extends Construct {
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [invokeArn] }),
       );
+      // A concrete method ARN the call matches (any stage; path parameters filled in).
+      fn.declareAccess(
+        ['execute-api:Invoke'],
+        [
+          Stack.of(this).formatArn({
+            service: 'execute-api',
+            resource: apiId,
+            resourceName: `stage/${call.method}${call.path.replace(/\{[^}]+\}/g, 'x')}`,
+          }),
+        ],
+      );
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResourceName(this, invokeArn)}]`,
         reason: `May invoke only ${call.method} ${call.path} of the ${call.service} API (found in the registry), on any stage; a trailing * stands for the path parameter.`,
@@ -866,6 +877,19 @@ function grantTableAccess(
   const write = mode === AccessMode.READ_WRITE;
   // table.grant covers the table and, when it has indexes, table-arn/index/*.
   table.grant(fn, ...READ_ACTIONS, ...(write ? WRITE_ACTIONS : []));
+  fn.declareAccess(
+    write
+      ? [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
+        ]
+      : ['dynamodb:GetItem', 'dynamodb:Query'],
+    [table.tableArn],
+  );
   if (table.encryptionKey) {
     if (write) table.encryptionKey.grantEncryptDecrypt(fn);
     else table.encryptionKey.grantDecrypt(fn);

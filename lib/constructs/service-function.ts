@@ -183,7 +183,24 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
       Validations.of(this.function).acknowledge({ id: rule, reason: why });
     }
   }
+
+  /**
+   * Declares AWS calls the function's code makes (actions on resources), next to the grant that allows them.
+   * The declaration goes into the function's template metadata (`cdk-microservices:access`), where the local
+   * runtime's deploy-readiness check (`cdk-microservices check`) evaluates each against the policies AWS would
+   * apply: a grant, key-policy or resource-policy statement missing makes the check fail before a deploy does.
+   */
+  public declareAccess(actions: readonly string[], resources: readonly string[]): void {
+    const cfn = this.function.node.defaultChild as lambda.CfnFunction;
+    this.declaredAccess.push({ actions: [...actions], resources: [...resources] });
+    if (this.declaredAccess.length === 1) cfn.addMetadata(ACCESS_METADATA_KEY, this.declaredAccess);
+  }
+
+  private readonly declaredAccess: { actions: string[]; resources: string[] }[] = [];
 }
+
+/** Template metadata key of {@link ServiceFunction.declareAccess} (read by the local runtime's check). */
+export const ACCESS_METADATA_KEY = 'cdk-microservices:access';
 
 /** Actions AWS offers no resource-level permissions for, which a service function may hold on "*". */
 const WILDCARD_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);

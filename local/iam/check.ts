@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMotoServer } from '../emulator';
+import type { EmulatorEndpoint } from '../model';
+import { provision } from '../provisioner';
+import { Authorizer, denialLine } from './authorizer';
+import type { EvaluatedInteraction } from './interactions';
+import { deriveInteractions, evaluateInteractions } from './interactions';
+import { PolicyModel } from './policy-model';
+
+/** The outcome of {@link checkAssembly}. */
+export interface CheckResult {
+  /** Every interaction derived from the assembly, with its decision. */
+  readonly interactions: readonly EvaluatedInteraction[];
+  /** The interactions AWS would refuse. */
+  readonly denied: readonly EvaluatedInteraction[];
+  /** One line per denied interaction: kind, caller, target, principal, action, resource and the missing statement. */
+  readonly report: readonly string[];
+}
+
+/** Options of {@link checkAssembly}. */
+export interface CheckOptions {
+  /** Progress lines. @default - none */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Deploy-readiness without an account: derives every runtime interaction of a synthesized cloud assembly
+ * (route → function, function → table, key, bus, queue, parameter and API it is declared to call, rule → queue,
+ * event source mapping → queue, pipe → stream, bus and dead-letter queue, alarm → topic, trigger → function)
+ * and evaluates each as AWS would, with the evaluator the local runtime enforces with. The assembly's templates
+ * are resolved by provisioning them into a private, throw-away emulator on a loopback port (the same resolution
+ * the local runtime uses), which is stopped before this returns.
+ */
+export async function checkAssembly(assemblyDir: string, options: CheckOptions = {}): Promise<CheckResult> {
+  if (!existsSync(join(assemblyDir, 'manifest.json'))) {
+    throw new Error(`${assemblyDir} is not a cloud assembly (no manifest.json): run cdk synth first`);
+  }
+  const log = options.log ?? (() => undefined);
+  const moto = await startMotoServer();
+  const emulator: EmulatorEndpoint = {
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    accessKeyId: 'check',
+    secretAccessKey: 'check',
+  };
+  try {
+    const system = await provision(assemblyDir, emulator, {
+      apiBaseUrl: 'http://127.0.0.1:3000',
+      log,
+      requireAssets: false,
+    });
+    const model = new PolicyModel(system.resources, system.accountId, emulator.region);
+    const interactions = await evaluateInteractions(
+      deriveInteractions(system, emulator.region),
+      new Authorizer(model),
+    );
+    const denied = interactions.filter((i) => !i.decision.allowed);
+    const report = denied.map((i) => `${i.kind}: ${i.from} → ${i.to}: ${denialLine(i.decision, model)}`);
+    return { interactions, denied, report };
+  } finally {
+    await moto.stop();
+  }
+}
