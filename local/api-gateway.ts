@@ -234,7 +234,8 @@ export class LocalApiGateway {
     if (this.server) throw new Error('LocalApiGateway is already started');
     const host = this.options.host ?? '127.0.0.1';
     const server = createServer(
-      { maxHeaderSize: PARSER_MAX_HEADER_BYTES },
+      // Node would answer an HTTP/1.1 request without Host with an empty 400 itself: checkLimits does.
+      { maxHeaderSize: PARSER_MAX_HEADER_BYTES, requireHostHeader: false },
       (req, res) => void this.handle(req, res),
     );
     server.keepAliveTimeout = 5_000;
@@ -325,8 +326,8 @@ export class LocalApiGateway {
   }
 
   /**
-   * API Gateway's documented REST API limits a request's head must meet (URL length, header values) and a
-   * declared body size over the payload limit: checked before the body is read.
+   * API Gateway's documented REST API limits a request's head must meet (URL length, header values), a
+   * declared body size over the payload limit and HTTP/1.1's Host header: checked before the body is read.
    */
   private checkLimits(request: IncomingRequest, req: IncomingMessage): HttpReply | undefined {
     const service = firstSegment(request.calledPath);
@@ -334,6 +335,9 @@ export class LocalApiGateway {
       ...this.reject(service, request, undefined, { types: [], message, status, reason }),
       close: true,
     });
+    if (req.httpVersion === '1.1' && headerValue(request.headers, 'host') === undefined) {
+      return refuse(400, 'Bad Request', 'HTTP/1.1 request without a Host header');
+    }
     const url = req.url ?? '';
     if (url.length > MAX_URL_CHARS) {
       return refuse(414, 'Request-URI Too Long', `URL of ${url.length} characters`);

@@ -750,6 +750,37 @@ describe('LocalApiGateway', () => {
       expect(calls).toHaveLength(0);
     });
 
+    it('answers an HTTP/1.1 request without a Host header in the documented shape', async () => {
+      const { port } = new URL(baseUrl);
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let text = '';
+        socket.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const [head, ...rest] = text.split('\r\n\r\n');
+          const body = head.includes('chunked') ? dechunk(rest.join('\r\n\r\n')) : rest.join('\r\n\r\n');
+          const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(head)?.[1];
+          const json = (() => {
+            try {
+              return JSON.parse(body);
+            } catch {
+              return undefined;
+            }
+          })();
+          resolve({
+            status: Number(head.split(' ')[1]),
+            headers: { 'content-type': contentType },
+            text: body,
+            json,
+          });
+        });
+        socket.end('GET /orders/health HTTP/1.1\r\nConnection: close\r\n\r\n');
+      });
+      expectErrorShape(reply, 400);
+      expect(calls).toHaveLength(0);
+    });
+
     it('answers malformed requests in the documented shape', async () => {
       for (const head of [
         'GET /orders/health HTTP/1.1\r\nBad Header: x',
