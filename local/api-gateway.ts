@@ -358,9 +358,16 @@ export class LocalApiGateway {
    * or headers, a head over {@link PARSER_MAX_HEADER_BYTES}) in the services' error shape, then closes.
    */
   private clientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // What follows a request that is being answered (and cannot be a request): let the answer finish, then
+    // close (destroying the socket now would drop an answer still being written, such as answerAndClose's).
+    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight?.headersSent || error.code === 'HPE_CLOSED_CONNECTION') {
+      if (inFlight && !inFlight.writableEnded) inFlight.end();
+      socket.end();
       return;
     }
     const [status, message] =

@@ -180,7 +180,7 @@ function send(
  * then reads everything the server sends until it closes the connection: for requests Node's HTTP client
  * will not send (unknown methods, URLs beyond its limits).
  */
-function sendRaw(url: string, head: string): Promise<Reply> {
+function sendRaw(url: string, head: string, after = ''): Promise<Reply> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -207,7 +207,7 @@ function sendRaw(url: string, head: string): Promise<Reply> {
       }
       resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, text: body, json });
     });
-    socket.end(`${head}\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+    socket.end(`${head}\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n${after}`);
   });
 }
 
@@ -779,6 +779,17 @@ describe('LocalApiGateway', () => {
       });
       expectErrorShape(reply, 400);
       expect(calls).toHaveLength(0);
+    });
+
+    it('still delivers an early answer when bytes that are no request follow it', async () => {
+      for (const connection of ['close', 'keep-alive']) {
+        const reply = await sendRaw(
+          baseUrl,
+          `GET /orders/health?q=${'L'.repeat(11_000)} HTTP/1.1\r\nConnection: ${connection}`,
+          '{}\r\n\r\n',
+        );
+        expectErrorShape(reply, 414);
+      }
     });
 
     it('answers malformed requests in the documented shape', async () => {
