@@ -96,7 +96,9 @@ describe('httpRoute', () => {
   });
 
   it('answers 400 VALIDATION_FAILED for a lone surrogate in a query value or name', async () => {
-    for (const queryStringParameters of [{ q: `a${LONE_HIGH}` }, { [`q${LONE_LOW}`]: 'a' }]) {
+    for (const queryStringParameters of [{ q: `a${LONE_HIGH}` }, { [`q${LONE_LOW}`]: 'a' }] as Array<
+      Record<string, string>
+    >) {
       const reply = await call(listing, { queryStringParameters });
       expect(reply.status).toBe(400);
       expect(reply.body.error?.code).toBe('VALIDATION_FAILED');
