@@ -792,6 +792,15 @@ describe('LocalApiGateway', () => {
       }
     });
 
+    it('logs a path with encoded control characters on one line, escaped', async () => {
+      logLines.length = 0;
+      const reply = await send(`${baseUrl}/orders/health%0D%0AGET%20/orders/forged%20200%09x`);
+      expectErrorShape(reply, 404, 'ROUTE_NOT_FOUND');
+      expect(logLines).toHaveLength(1);
+      expect(logLines[0]).not.toMatch(/[\r\n\t]/);
+      expect(logLines[0]).toContain('/orders/health\\r\\nGET /orders/forged 200\\tx 404');
+    });
+
     it('answers malformed requests in the documented shape', async () => {
       for (const head of [
         'GET /orders/health HTTP/1.1\r\nBad Header: x',
