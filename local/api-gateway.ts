@@ -292,7 +292,9 @@ export class LocalApiGateway {
     } catch (error) {
       if (error instanceof ClientGone) {
         this.log(
-          `${req.method ?? '?'} ${incoming?.calledPath ?? ''} client closed the connection ${requestId}`,
+          oneLine(
+            `${req.method ?? '?'} ${incoming?.calledPath ?? ''} client closed the connection ${requestId}`,
+          ),
         );
         return;
       }
@@ -311,7 +313,9 @@ export class LocalApiGateway {
     }
     const path = incoming ? incoming.calledPath : (req.url ?? '');
     const note = reply.note ? ` ${reply.note}` : '';
-    this.log(`${req.method ?? '?'} ${path} ${reply.status} ${Date.now() - started}ms ${requestId}${note}`);
+    this.log(
+      oneLine(`${req.method ?? '?'} ${path} ${reply.status} ${Date.now() - started}ms ${requestId}${note}`),
+    );
   }
 
   private tooLarge(request: IncomingRequest): HttpReply {
@@ -398,7 +402,9 @@ export class LocalApiGateway {
     if (socket.writable) socket.end(rawResponse(reply, incoming.requestId));
     const note = reply.note ? ` ${reply.note}` : '';
     this.log(
-      `${incoming.method} ${incoming.calledPath} ${reply.status} ${Date.now() - started}ms ${incoming.requestId}${note}`,
+      oneLine(
+        `${incoming.method} ${incoming.calledPath} ${reply.status} ${Date.now() - started}ms ${incoming.requestId}${note}`,
+      ),
     );
   }
 
@@ -1435,6 +1441,18 @@ function getJson(url: string): Promise<unknown> {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An access-log line with control characters escaped (`\\n`, `\\x00`): decoded paths and validation
+ * messages carry what the client sent, which must not forge or split log lines.
+ */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 function describe(error: unknown): string {
