@@ -28,7 +28,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
-  const runtime = await startLocalRuntime({ port: Number(process.env.PORT ?? 3000) });
+  // --no-enforce: IAM, KMS and WAF are not evaluated (the runtime says so at start-up).
+  const enforce = process.argv.includes('--no-enforce') ? false : undefined;
+  const runtime = await startLocalRuntime({ port: Number(process.env.PORT ?? 3000), enforce });
   const infoFile = path.join(__dirname, '..', RUNTIME_INFO_FILE);
   const identity = runtime.system.identity;
   if (identity) {

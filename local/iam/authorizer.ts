@@ -150,7 +150,9 @@ export class Authorizer {
         (role ? `, nor one delegating to IAM that ${roleName} use` : '');
       awsReason = `because no resource-based policy allows the ${request.action} action`;
     } else if (principal.kind === 'service') {
-      reason = `${resourceName} has no statement allowing ${principal.service}`;
+      reason = resourcePolicy
+        ? `${resourceName} has no statement allowing ${principal.service}`
+        : `${model.nameOf(request.resource) ?? request.resource} has no resource policy allowing ${principal.service}`;
       awsReason = `because no resource-based policy allows the ${request.action} action`;
     } else if (!role) {
       reason = `the caller's role ${principal.roleArn} is not in the assembly`;

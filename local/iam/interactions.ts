@@ -15,6 +15,7 @@ export interface DeclaredAccess {
 export type InteractionKind =
   | 'api → function'
   | 'rule → queue'
+  | 'rule → dead-letter queue'
   | 'event source mapping → queue'
   | 'pipe → stream'
   | 'pipe → bus'
@@ -104,7 +105,23 @@ export function deriveInteractions(system: LocalSystem, region: string): Interac
     const arn = typeof r.attributes.Arn === 'string' ? r.attributes.Arn : undefined;
     switch (r.type) {
       case 'AWS::Events::Rule':
-        for (const target of (p.Targets ?? []) as { Arn?: string }[]) {
+        for (const target of (p.Targets ?? []) as { Arn?: string; DeadLetterConfig?: { Arn?: string } }[]) {
+          const dlq = target.DeadLetterConfig?.Arn;
+          if (arn && dlq) {
+            // Events EventBridge could not deliver after its retries go to the target's dead-letter queue.
+            out.push({
+              kind: 'rule → dead-letter queue',
+              from: named(r),
+              to: label(dlq),
+              request: {
+                principal: service('events.amazonaws.com'),
+                action: 'sqs:SendMessage',
+                resource: dlq,
+                context: source(arn),
+              },
+              kmsActions: SEND_KMS,
+            });
+          }
           if (!arn || !target.Arn?.startsWith('arn:aws:sqs:')) continue;
           out.push({
             kind: 'rule → queue',

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   AdminConfirmSignUpCommand,
   CognitoIdentityProviderClient,
@@ -13,6 +13,7 @@ import {
 import type { LocalRuntime } from '../../local/runtime';
 import { startLocalRuntime } from '../../local/runtime';
 import { signIn } from '../../local/token';
+import { decodeOutboxData } from '../../functions/shared/events/outbox-format';
 
 // End to end on the local runtime: the synthesized `local` templates provisioned into moto, the bundled
 // handlers, the API gateway, the queue pollers and the outbox pipes — what deploys, run on one machine.
@@ -209,7 +210,9 @@ describe('the shop, end to end on the local runtime', () => {
     expect(reservation?.status?.S).toBe('RELEASED');
     expect(
       (await itemsOf('inventory')).some(
-        (i) => i.eventType?.S === 'StockReleased' && i.data?.S?.includes(placed.body.id),
+        (i) =>
+          i.eventType?.S === 'StockReleased' &&
+          JSON.stringify(decodeOutboxData(i.data?.S ?? 'null')).includes(placed.body.id),
       ),
     ).toBe(true);
     // A cancelled order cannot be cancelled again.
@@ -305,4 +308,48 @@ describe('the shop, end to end on the local runtime', () => {
     sqs.destroy();
     expect(parked).toBe(1);
   }, 90_000);
+
+  it('enforces IAM: every call of the system was allowed; one outside a function grant is refused as AWS would', async () => {
+    const enforcement = runtime.enforcement!;
+    expect(enforcement).toBeDefined();
+    expect(enforcement.interactions.length).toBeGreaterThan(20);
+    expect(lines.filter((line) => line.includes('[iam] DENIED'))).toEqual([]);
+
+    // The users health function has no access to the orders table: with its own credentials, through the
+    // authorizing proxy, a write is refused with DynamoDB's AccessDeniedException and the log names the gap.
+    const health = [...runtime.system.functions.values()].find(
+      (f) => f.description === 'users: GET /health',
+    )!;
+    const ddb = new DynamoDBClient({
+      endpoint: enforcement.endpoint,
+      region: runtime.emulator.region,
+      credentials: enforcement.credentialsOf(health),
+      maxAttempts: 1,
+    });
+    try {
+      await expect(
+        ddb.send(
+          new PutItemCommand({
+            TableName: tableNamed('orders'),
+            Item: { pk: { S: 'intruder' }, sk: { S: 'x' } },
+          }),
+        ),
+      ).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.stringContaining(
+          `assumed-role/${health.roleArn!.split('/').pop()}/${health.name} is not authorized to perform: dynamodb:PutItem`,
+        ),
+      });
+    } finally {
+      ddb.destroy();
+    }
+    expect(lines.filter((line) => line.includes('[iam] DENIED'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `\\[iam\\] DENIED .*dynamodb:PutItem on .*${tableNamed('orders')}.*no statement in the policies of role .*\\[function ${health.key}\\]$`,
+        ),
+      ),
+    ]);
+    expect((await itemsOf('orders')).some((i) => i.pk?.S === 'intruder')).toBe(false);
+  });
 });
