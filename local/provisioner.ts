@@ -43,6 +43,12 @@ export interface ProvisionOptions {
    * @default true
    */
   readonly requireAssets?: boolean;
+  /**
+   * Types the runtime does not create but evaluates (IAM roles and policies, keys, resource policies, web ACLs,
+   * alarms' targets when enforcement is on): left out of the "not emulated" warning.
+   * @default - none
+   */
+  readonly enforcedTypes?: ReadonlySet<string>;
 }
 
 /** Resource types the provisioner creates in the emulator or turns into local runtime configuration. */
@@ -135,6 +141,7 @@ class Provisioner {
   private readonly log: (line: string) => void;
   private readonly apiBaseUrl: string;
   private readonly requireAssets: boolean;
+  private readonly enforcedTypes: ReadonlySet<string>;
   private readonly dynamo: DynamoDBClient;
   private accountId = '';
 
@@ -162,6 +169,7 @@ class Provisioner {
     this.log = options.log ?? (() => undefined);
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, '');
     this.requireAssets = options.requireAssets ?? true;
+    this.enforcedTypes = options.enforcedTypes ?? new Set();
     this.dynamo = new DynamoDBClient({
       endpoint: emulator.endpoint,
       region: emulator.region,
@@ -179,9 +187,10 @@ class Provisioner {
     const notEmulated = [...this.notEmulated]
       .map(([type, count]) => ({ type, count }))
       .sort((a, b) => a.type.localeCompare(b.type));
-    if (notEmulated.length > 0) {
+    const unused = notEmulated.filter((e) => !this.enforcedTypes.has(e.type));
+    if (unused.length > 0) {
       this.log(
-        `Warning: not emulated locally (no effect offline): ${notEmulated.map((e) => `${e.type} x${e.count}`).join(', ')}`,
+        `Warning: not emulated locally (no effect offline): ${unused.map((e) => `${e.type} x${e.count}`).join(', ')}`,
       );
     }
     return {

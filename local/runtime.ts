@@ -66,6 +66,19 @@ export interface LocalRuntime {
 }
 
 const ROOT = path.join(__dirname, '..');
+/** Types the runtime does not create but evaluates when enforcement is on (IAM, KMS, resource policies, WAF). */
+const ENFORCED_TYPES: ReadonlySet<string> = new Set([
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::KMS::Key',
+  'AWS::SQS::QueuePolicy',
+  'AWS::SNS::TopicPolicy',
+  'AWS::Lambda::Permission',
+  'AWS::Events::EventBusPolicy',
+  'AWS::WAFv2::WebACL',
+  'AWS::WAFv2::WebACLAssociation',
+]);
 
 /** Synthesizes the `local` environment exactly as `cdk synth -c env=local` would (cdk-nag included). */
 export function synthesizeLocal(outdir: string): void {
@@ -102,9 +115,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // reserved first when port 0 is asked for.
     const apiPort = port === 0 ? await freePort() : port;
     const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
-    const system = await provision(assemblyDir, emulator, { apiBaseUrl, log: (line) => step(line) });
-
     const enforce = options.enforce ?? enforcementFromEnvironment();
+    const system = await provision(assemblyDir, emulator, {
+      apiBaseUrl,
+      log: (line) => step(line),
+      ...(enforce ? { enforcedTypes: ENFORCED_TYPES } : {}),
+    });
+
     let enforcement: Enforcement | undefined;
     if (enforce) {
       enforcement = await Enforcement.start(system, emulator, (line) => log(`  [iam] ${line}`));
