@@ -61,7 +61,7 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
   const core = async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
     const headers = lowerCaseHeaders(event.headers);
     const requestId = event.requestContext?.requestId ?? 'unknown';
-    const correlationId = headers[CORRELATION_HEADER] || requestId;
+    const correlationId = safeCorrelationId(headers[CORRELATION_HEADER]) ?? requestId;
     logger.appendKeys({ correlationId });
     putAnnotation('correlationId', correlationId);
     try {
@@ -210,6 +210,15 @@ function claimList(value: unknown): string[] {
     .replace(/^\[|\]$/g, '')
     .split(/[\s,]+/)
     .filter(Boolean);
+}
+
+/**
+ * A client's correlation id, when it is 1-128 letters, digits and `._:-`. It travels into logs, trace annotations
+ * and event envelopes (the outbox pipe's input template quotes it as a JSON string, and AWS does not document
+ * whether such a value is escaped), so anything else is replaced by the request id.
+ */
+function safeCorrelationId(value: string | undefined): string | undefined {
+  return value !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
 }
 
 function errorResponse(error: unknown, correlationId: string, requestId: string): APIGatewayProxyResult {

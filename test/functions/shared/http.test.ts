@@ -117,4 +117,29 @@ describe('httpRoute', () => {
     expect(query.constructor).toBe('y');
     expect(query.toString).toBe('z');
   });
+
+  it.each([
+    ['a quote and a backslash', 'abc"\\x'],
+    ['a control character', 'abc\nx'],
+    ['200 characters', 'a'.repeat(200)],
+  ])(
+    'takes the request id as correlation id when the header holds %s (it goes into event envelopes)',
+    async (_what, value) => {
+      const result = (await handler(
+        apiEvent({ ...valid, headers: { 'x-correlation-id': value } }),
+        lambdaContext,
+      )) as APIGatewayProxyResult;
+      expect(result.statusCode).toBe(200);
+      expect(result.headers?.['x-correlation-id']).toBe('req-123');
+      expect(seen[0].correlationId).toBe('req-123');
+    },
+  );
+
+  it('keeps a correlation id made of safe characters', async () => {
+    const result = (await handler(
+      apiEvent({ ...valid, headers: { 'x-correlation-id': 'order-42.retry_1:a' } }),
+      lambdaContext,
+    )) as APIGatewayProxyResult;
+    expect(result.headers?.['x-correlation-id']).toBe('order-42.retry_1:a');
+  });
 });
