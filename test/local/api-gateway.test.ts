@@ -8,14 +8,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
 import { LocalApiGateway } from '../../local/api-gateway';
 import { callAwsJson } from '../../local/emulator';
-import type {
-  EmulatorEndpoint,
-  LocalGatewayResponse,
-  LocalRoute,
-  RouteAuthorization,
-} from '../../local/model';
+import type { EmulatorEndpoint, LocalRoute, RouteAuthorization } from '../../local/model';
 import type { Moto } from '../support/moto';
 import { startMoto } from '../support/moto';
+import { errorResponses } from '../support/gateway-responses';
 
 const SERVICE = 'orders';
 const STAGE = 'v1';
@@ -46,29 +42,6 @@ const PLACE_ORDER_SCHEMA = {
   required: ['lines'],
   additionalProperties: false,
 };
-
-/** The gateway responses Microservice's addErrorResponses defines, as the provisioner reads them. */
-function errorResponses(service: string): LocalGatewayResponse[] {
-  const table: Array<[string, number | undefined, string]> = [
-    ['UNAUTHORIZED', 401, 'UNAUTHORIZED'],
-    ['ACCESS_DENIED', 403, 'FORBIDDEN'],
-    ['MISSING_AUTHENTICATION_TOKEN', 404, 'ROUTE_NOT_FOUND'],
-    ['BAD_REQUEST_BODY', 400, 'VALIDATION_FAILED'],
-    ['BAD_REQUEST_PARAMETERS', 400, 'VALIDATION_FAILED'],
-    ['EXPIRED_TOKEN', 401, 'TOKEN_EXPIRED'],
-    ['REQUEST_TOO_LARGE', 413, 'PAYLOAD_TOO_LARGE'],
-    ['INVALID_SIGNATURE', 403, 'INVALID_SIGNATURE'],
-    ['DEFAULT_4XX', undefined, 'BAD_REQUEST'],
-    ['DEFAULT_5XX', undefined, 'UPSTREAM_ERROR'],
-  ];
-  return table.map(([type, statusCode, code]) => ({
-    service,
-    type,
-    statusCode,
-    headers: { 'Content-Type': "'application/json'" },
-    template: `{"error":{"code":"${code}","message":$context.error.messageString,"requestId":"$context.requestId"}}`,
-  }));
-}
 
 function route(
   method: string,

@@ -3,7 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { LocalApiGateway } from '../../local/api-gateway';
 import type { ResourceValues, Template } from '../../local/intrinsics';
 import { TemplateResolver } from '../../local/intrinsics';
-import type { LocalGatewayResponse, LocalRoute } from '../../local/model';
+import type { LocalRoute } from '../../local/model';
+import { errorResponses } from '../support/gateway-responses';
 import type { GatewayRequest, WafRequest, WafResourceInput } from '../../local/waf';
 import { NOT_EMULATED_MANAGED_RULES, WebAcl, WebAclGuard } from '../../local/waf';
 import { synthReferenceSystem } from '../app/synth';
@@ -664,23 +665,6 @@ describe('WebAcl', () => {
 });
 
 // --- Through the local gateway ------------------------------------------------------------------------------
-
-/** The gateway responses Microservice defines (WAF_FILTERED → 403 REQUEST_BLOCKED among them). */
-function errorResponses(service: string): LocalGatewayResponse[] {
-  const table: Array<[string, number | undefined, string]> = [
-    ['WAF_FILTERED', 403, 'REQUEST_BLOCKED'],
-    ['MISSING_AUTHENTICATION_TOKEN', 404, 'ROUTE_NOT_FOUND'],
-    ['DEFAULT_4XX', undefined, 'BAD_REQUEST'],
-    ['DEFAULT_5XX', undefined, 'UPSTREAM_ERROR'],
-  ];
-  return table.map(([type, statusCode, code]) => ({
-    service,
-    type,
-    statusCode,
-    headers: { 'Content-Type': "'application/json'" },
-    template: `{"error":{"code":"${code}","message":$context.error.messageString,"requestId":"$context.requestId"}}`,
-  }));
-}
 
 function send(
   url: string,
