@@ -482,7 +482,11 @@ function httpJson(
   body?: unknown,
 ): Promise<HttpReply> {
   const data = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string | number> = { authorization: `Bearer ${token}` };
+  // A User-Agent, as every HTTP client sends one: the platform's web ACL blocks requests without it.
+  const headers: Record<string, string | number> = {
+    authorization: `Bearer ${token}`,
+    'user-agent': 'cdk-microservices-bench',
+  };
   if (data !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = Buffer.byteLength(data);
