@@ -1,3 +1,4 @@
+import { decodeOutboxData } from '../../functions/shared/events/outbox-format';
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -51,7 +52,7 @@ async function storedStock(tableName: string, sku: string) {
 
 const outboxOf = (items: Item[]) => items.filter((i) => i.itemType === 'OUTBOX');
 const reservationsOf = (items: Item[]) => items.filter((i) => i.itemType === 'Reservation');
-const dataOf = (item: Item): unknown => JSON.parse(String(item.data));
+const dataOf = (item: Item): unknown => decodeOutboxData(String(item.data));
 
 describe('DynamoDbStockStore against DynamoDB (moto)', () => {
   it('reserves every line: stock moves to reserved, with the reservation, one StockReserved and a marker', async () => {

@@ -1,3 +1,4 @@
+import { decodeOutboxData } from '../../functions/shared/events/outbox-format';
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -65,7 +66,7 @@ async function outboxEvents(tableName: string, eventType: string): Promise<Item[
   return (await scanAll(tableName)).filter((i) => i.itemType === 'OUTBOX' && i.eventType === eventType);
 }
 
-const dataOf = (item: Item): unknown => JSON.parse(String(item.data));
+const dataOf = (item: Item): unknown => decodeOutboxData(String(item.data));
 const alice: Actor = { userId: 'customer-alice', groups: [] };
 const bob: Actor = { userId: 'customer-bob', groups: [] };
 const lines = [

@@ -232,7 +232,7 @@ describe('Authorizer', () => {
     ).toBe(false);
     const noPermission = await new Authorizer(model({ permission: false })).authorize(request(ok));
     expect(noPermission.allowed).toBe(false);
-    expect(noPermission.reason).toMatch(/which has no resource policy/);
+    expect(noPermission.reason).toMatch(/has no resource policy allowing apigateway.amazonaws.com/);
   });
 });
 
