@@ -462,7 +462,12 @@ export class LocalApiGateway {
       if (denied) {
         // API Gateway logs "Execution failed due to configuration error: Invalid permissions on Lambda function".
         this.log(`${route.functionKey}: invalid permissions on Lambda function: ${denied.decision.reason}`);
-        return this.internalError(route, request, 'invalid permissions on Lambda function');
+        return this.reject(route.service, request, route, {
+          types: [],
+          message: 'Internal server error',
+          status: 500,
+          reason: 'invalid permissions on Lambda function',
+        });
       }
       const result = await Promise.race([this.options.invoke(route.functionKey, event), timeout]);
       if (result === 'timeout') {

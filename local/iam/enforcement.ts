@@ -148,12 +148,6 @@ export class Enforcement {
     )?.decision;
   }
 
-  /** Whether Cognito may invoke a trigger function (by ARN). */
-  triggerDenied(functionArn: string): AccessDecision | undefined {
-    return this.denied().find((i) => i.kind === 'trigger → function' && i.request.resource === functionArn)
-      ?.decision;
-  }
-
   /** AWS's message for a decision. */
   message(decision: AccessDecision): string {
     return accessDeniedMessage(decision);
