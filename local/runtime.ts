@@ -67,7 +67,7 @@ export interface LocalRuntime {
 
 const ROOT = path.join(__dirname, '..');
 /** Types the runtime does not create but evaluates when enforcement is on (IAM, KMS, resource policies, WAF). */
-const ENFORCED_TYPES: ReadonlySet<string> = new Set([
+export const ENFORCED_TYPES: ReadonlySet<string> = new Set([
   'AWS::IAM::Role',
   'AWS::IAM::Policy',
   'AWS::IAM::ManagedPolicy',

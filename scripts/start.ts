@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import * as path from 'node:path';
 import { endpointOf } from '../local/emulator';
-import { startLocalRuntime } from '../local/runtime';
+import { ENFORCED_TYPES, startLocalRuntime } from '../local/runtime';
 import type { RuntimeInfo } from '../local/token';
 import { RUNTIME_INFO_FILE } from '../local/token';
 
@@ -59,11 +59,14 @@ async function main(): Promise<void> {
       `  ${route.method.padEnd(6)} ${`${runtime.apiUrl}/${route.service}${route.resourcePath}`.padEnd(58)} ${auth}`,
     );
   }
-  if (runtime.system.notEmulated.length > 0) {
-    console.log(
-      `\nNot emulated locally: ${runtime.system.notEmulated.map((n) => `${n.type} (${n.count})`).join(', ')}`,
-    );
+  // With enforcement on, IAM, KMS, resource policies and web ACLs are evaluated, not ignored.
+  const notEmulated = runtime.system.notEmulated.filter(
+    (n) => !(runtime.enforcement && ENFORCED_TYPES.has(n.type)),
+  );
+  if (notEmulated.length > 0) {
+    console.log(`\nNot emulated locally: ${notEmulated.map((n) => `${n.type} (${n.count})`).join(', ')}`);
   }
+
   console.log('\nDemo users:');
   for (const user of runtime.demoUsers)
     console.log(`  ${user.username} / ${user.password}  (${user.groups.join(', ')})`);
