@@ -3,6 +3,8 @@
  * cloud assembly (default: synthesizes `dev` and `prod` of the reference system) as AWS would authorize it, and
  * exits 1 naming each interaction AWS would refuse.
  */
+// This machine may run Node 20; the SDK's notice that its 2027 releases need Node 22 is not actionable here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

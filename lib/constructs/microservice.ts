@@ -529,7 +529,12 @@ export class Microservice extends Construct {
       });
       this.functions[route.id] = fn;
       this.grantCalls(fn, route.calls ?? []);
-      grantTableAccess(this.table, fn, route.tableAccess ?? AccessMode.NONE, indexes.length > 0);
+      grantTableAccess(
+        this.table,
+        fn,
+        route.tableAccess ?? AccessMode.NONE,
+        indexes.map((index) => index.indexName),
+      );
 
       const resource = this.api.root.resourceForPath(route.path);
       const pathParameters = route.path.match(/\{[^}]+\}/g) ?? [];
@@ -628,7 +633,7 @@ export class Microservice extends Construct {
         this.table,
         consumer.consumer,
         subscription.tableAccess ?? AccessMode.READ_WRITE,
-        indexes.length > 0,
+        indexes.map((index) => index.indexName),
       );
       this.subscriptions[subscription.id] = consumer;
     }
@@ -871,9 +876,10 @@ function grantTableAccess(
   table: dynamodb.Table,
   fn: ServiceFunction,
   mode: AccessMode,
-  hasIndexes: boolean,
+  indexNames: readonly string[],
 ): void {
   if (mode === AccessMode.NONE) return;
+  const hasIndexes = indexNames.length > 0;
   const write = mode === AccessMode.READ_WRITE;
   // table.grant covers the table and, when it has indexes, table-arn/index/*.
   table.grant(fn, ...READ_ACTIONS, ...(write ? WRITE_ACTIONS : []));
@@ -890,6 +896,12 @@ function grantTableAccess(
       : ['dynamodb:GetItem', 'dynamodb:Query'],
     [table.tableArn],
   );
+  if (hasIndexes) {
+    fn.declareAccess(
+      ['dynamodb:Query'],
+      indexNames.map((name) => `${table.tableArn}/index/${name}`),
+    );
+  }
   if (table.encryptionKey) {
     if (write) table.encryptionKey.grantEncryptDecrypt(fn);
     else table.encryptionKey.grantDecrypt(fn);
