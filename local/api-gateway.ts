@@ -1,13 +1,12 @@
-import { createHash, createPublicKey, randomUUID, timingSafeEqual, verify } from 'node:crypto';
+import { createPublicKey, randomUUID, verify } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { createServer, request as httpRequest, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '../functions/shared/resilience/sha256';
 import { callAwsJson, EmulatorError } from './emulator';
+import { parseSigV4, verifySigV4 } from './sigv4';
 import type { AccessDecision, CallerPrincipal } from './iam/authorizer';
 import { validateJsonSchema } from './json-schema';
 import type { WebAclGuard } from './waf';
@@ -107,8 +106,6 @@ const API_GATEWAY_METHODS: ReadonlySet<string> = new Set([
   'OPTIONS',
 ]);
 const EMPTY_BODY = Buffer.alloc(0);
-/** How long API Gateway accepts a SigV4 date away from its clock. */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** Lifetime of cached authorizer results (the Microservice authorizer's resultsCacheTtl). */
 const AUTHORIZER_CACHE_MS = 5 * 60_000;
 /** Minimum time between two JWKS downloads of one pool when a token names an unknown key. */
@@ -795,7 +792,7 @@ export class LocalApiGateway {
     if (!header) return denied('Missing Authentication Token', 'no Authorization header');
     const parsed = parseSigV4(header);
     if (!parsed) return denied(`Authorization header is not AWS4-HMAC-SHA256`, 'not a SigV4 signature');
-    const { accessKeyId, region, service, signedHeaders, signature } = parsed;
+    const { accessKeyId, region, service } = parsed;
     const caller = this.options.iam
       ? this.options.iam.signer(accessKeyId)
       : accessKeyId === emulator.accessKeyId
@@ -810,62 +807,18 @@ export class LocalApiGateway {
     if (service !== 'execute-api' || region !== emulator.region) {
       return invalid(`credential scope ${region}/${service} is not ${emulator.region}/execute-api`);
     }
-    const amzDate = headerValue(request.headers, 'x-amz-date');
-    const signingDate = amzDate ? parseAmzDate(amzDate) : undefined;
-    if (!signingDate) return invalid('no valid X-Amz-Date header');
-    if (!signedHeaders.includes('x-amz-date') || !signedHeaders.includes('host')) {
-      return invalid('host and x-amz-date must be signed');
-    }
-    if (Math.abs(Date.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-      return invalid(`signature expired (X-Amz-Date ${amzDate})`);
-    }
-    const contentHash = headerValue(request.headers, 'x-amz-content-sha256');
-    if (
-      contentHash !== undefined &&
-      contentHash !== 'UNSIGNED-PAYLOAD' &&
-      contentHash !== createHash('sha256').update(request.body).digest('hex')
-    ) {
-      return invalid('x-amz-content-sha256 does not match the body');
-    }
-
-    const headerEntries: Array<[string, string]> = [];
-    for (const name of signedHeaders) {
-      const values = multiValueHeader(request.multiValueHeaders, name);
-      if (values === undefined) return invalid(`signed header ${name} is missing`);
-      headerEntries.push([name, values.join(',')]);
-    }
-    // Own keys whatever the client named (a signed header `__proto__` is a header like any other).
-    const headers = Object.fromEntries(headerEntries);
-    const sessionToken = signedHeaders.includes('x-amz-security-token')
-      ? headerValue(request.headers, 'x-amz-security-token')
-      : undefined;
-    const signer = new SignatureV4({
-      service,
-      region,
-      credentials: { accessKeyId, secretAccessKey: caller.secretAccessKey, sessionToken },
-      sha256: Sha256,
-      applyChecksum: false,
-    });
-    const signed = await signer.sign(
+    const failure = await verifySigV4(
       {
         method: request.method,
-        protocol: 'http:',
-        hostname: '127.0.0.1',
         path: request.rawPath,
         query: request.multiValueQuery,
-        headers,
-        body: request.body.length > 0 ? request.body : undefined,
+        header: (name) => multiValueHeader(request.multiValueHeaders, name),
+        body: request.body,
       },
-      { signingDate, signableHeaders: new Set(signedHeaders) },
+      parsed,
+      caller.secretAccessKey,
     );
-    const expected = parseSigV4(String(signed.headers.authorization ?? signed.headers.Authorization));
-    if (
-      !expected ||
-      expected.signedHeaders.join(';') !== signedHeaders.join(';') ||
-      !sameText(expected.signature, signature)
-    ) {
-      return invalid('signature mismatch');
-    }
+    if (failure) return invalid(failure);
     if (this.options.iam && caller.principal) {
       const decision = await this.options.iam.authorizeInvoke(
         caller.principal,
@@ -1362,57 +1315,6 @@ function parseJwt(token: string): Jwt | undefined {
   } catch {
     return undefined;
   }
-}
-
-interface SigV4Header {
-  readonly accessKeyId: string;
-  readonly region: string;
-  readonly service: string;
-  readonly signedHeaders: string[];
-  readonly signature: string;
-}
-
-function parseSigV4(header: string): SigV4Header | undefined {
-  const match = /^AWS4-HMAC-SHA256\s+(.*)$/s.exec(header.trim());
-  if (!match) return undefined;
-  const fields = new Map<string, string>();
-  for (const part of match[1].split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  const credential = fields.get('Credential')?.split('/');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
-  if (
-    !credential ||
-    credential.length !== 5 ||
-    credential[4] !== 'aws4_request' ||
-    !signedHeaders ||
-    !signature
-  ) {
-    return undefined;
-  }
-  return {
-    accessKeyId: credential[0],
-    region: credential[2],
-    service: credential[3],
-    signedHeaders: signedHeaders.split(';').map((h) => h.toLowerCase()),
-    signature,
-  };
-}
-
-/** `20261122T011245Z` → Date. */
-function parseAmzDate(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 // --- Utilities ------------------------------------------------------------------------------------------

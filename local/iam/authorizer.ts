@@ -41,6 +41,8 @@ export interface AccessDecision {
  * Decisions are cached: policies do not change while the runtime runs.
  */
 export class Authorizer {
+  /** Decisions kept, at most; the oldest is dropped first (IAM-route paths carry ids, so keys are unbounded). */
+  static readonly MAX_CACHED = 10_000;
   private readonly cache = new Map<string, Promise<AccessDecision>>();
 
   constructor(readonly model: PolicyModel) {}
@@ -51,7 +53,9 @@ export class Authorizer {
     let decision = this.cache.get(key);
     if (!decision) {
       decision = this.evaluate(request);
+      if (this.cache.size >= Authorizer.MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, decision);
+      decision.catch(() => this.cache.delete(key));
     }
     return decision;
   }
@@ -118,8 +122,8 @@ export class Authorizer {
         request,
         allowed: false,
         principalArn,
-        reason: `the request could not be evaluated: ${errors}`,
-        awsReason: 'because no identity-based policy allows the action',
+        reason: `the evaluator refused the request or a policy (a malformed policy or ARN): ${errors}`,
+        awsReason: `because no identity-based policy allows the ${request.action} action`,
       };
     }
     if (result.overallResult === 'Allowed') {

@@ -1,3 +1,6 @@
+import type { SigV4Header } from '../sigv4';
+import { parseSigV4 } from '../sigv4';
+
 /**
  * What IAM evaluates for an AWS API call an SDK sends: its service and operation (from the SigV4 credential
  * scope and the `X-Amz-Target` header or the query protocol's `Action`), and each action and resource it
@@ -19,6 +22,8 @@ export interface AwsCall {
   readonly service: string;
   readonly operation: string;
   readonly accessKeyId: string;
+  /** The parsed SigV4 header (absent only for the stand-in of an unsigned call). */
+  readonly signature?: SigV4Header;
   /** What it needs; undefined when the runtime does not know how this operation maps to resources. */
   readonly needs?: readonly NeededAccess[];
   /** Which wire protocol the answer must use. */
@@ -41,10 +46,9 @@ export function parseAwsCall(
   body: Buffer,
   scope: ArnScope,
 ): AwsCall | undefined {
-  const authorization = String(headers.authorization ?? '');
-  const credential = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
-  if (!credential) return undefined;
-  const [, accessKeyId, , service] = credential;
+  const signature = parseSigV4(String(headers.authorization ?? ''));
+  if (!signature) return undefined;
+  const { accessKeyId, service } = signature;
   const target = headers['x-amz-target'];
   if (typeof target === 'string' && target.includes('.')) {
     const operation = target.slice(target.lastIndexOf('.') + 1);
@@ -53,6 +57,7 @@ export function parseAwsCall(
       service,
       operation,
       accessKeyId,
+      signature,
       protocol: 'json',
       needs: jsonNeeds(service, operation, input, scope),
     };
@@ -63,6 +68,7 @@ export function parseAwsCall(
     service,
     operation,
     accessKeyId,
+    signature,
     protocol: 'query',
     needs: queryNeeds(service, operation, form, scope),
   };

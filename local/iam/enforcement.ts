@@ -67,10 +67,15 @@ export class Enforcement {
   ): Promise<Enforcement> {
     const enforcement = new Enforcement(system, emulator, log);
     enforcement.endpoint = await enforcement.proxy.start();
-    enforcement.interactions = await evaluateInteractions(
-      deriveInteractions(system, emulator.region),
-      enforcement.authorizer,
-    );
+    try {
+      enforcement.interactions = await evaluateInteractions(
+        deriveInteractions(system, emulator.region),
+        enforcement.authorizer,
+      );
+    } catch (error) {
+      await enforcement.proxy.stop();
+      throw error;
+    }
     for (const denied of enforcement.denied()) {
       log(
         `${denialLine(denied.decision, enforcement.model)} [${denied.kind}: ${denied.from} → ${denied.to}]`,

@@ -321,7 +321,13 @@ describe('AuthorizingProxy', () => {
       emulatorEndpoint: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
       authorizer: new Authorizer(model({ grant: ['dynamodb:GetItem'] })),
       callerOf: (key) =>
-        key === 'ASIAORDERSFUNCTION1' ? { functionKey: 'Test/Fn', principal: role } : undefined,
+        key === 'ASIAORDERSFUNCTION1'
+          ? {
+              functionKey: 'Test/Fn',
+              principal: role,
+              credentials: { secretAccessKey: 'secret', sessionToken: 'token' },
+            }
+          : undefined,
       log: (line) => lines.push(line),
     });
     const endpoint = await proxy.start();
@@ -366,6 +372,30 @@ describe('AuthorizingProxy', () => {
         stranger.send(new GetItemCommand({ TableName: 'orders', Key: { pk: { S: '1' } } })),
       ).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
       stranger.destroy();
+
+      // The key id alone does not make a caller: a wrong secret or session token is refused, as AWS refuses
+      // them, and so is a request without a signature.
+      const get = new GetItemCommand({ TableName: 'orders', Key: { pk: { S: '1' } } });
+      for (const [wrong, name] of [
+        [{ ...credentials, secretAccessKey: 'guessed' }, 'InvalidSignatureException'],
+        [{ ...credentials, sessionToken: 'other' }, 'UnrecognizedClientException'],
+      ] as const) {
+        const impostor = new DynamoDBClient({ endpoint, region: REGION, credentials: wrong, maxAttempts: 1 });
+        await expect(impostor.send(get)).rejects.toMatchObject({ name });
+        impostor.destroy();
+      }
+      const unsigned = await fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'x-amz-target': 'DynamoDB_20120810.GetItem',
+          'content-type': 'application/x-amz-json-1.0',
+        },
+        body: JSON.stringify({ TableName: 'orders', Key: { pk: { S: '1' } } }),
+      });
+      expect(unsigned.status).toBe(400);
+      expect(await unsigned.json()).toMatchObject({
+        __type: 'com.amazon.coral.service#MissingAuthenticationTokenException',
+      });
       expect(forwarded).toHaveLength(2);
     } finally {
       dynamo.destroy();
