@@ -91,14 +91,19 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
  * Starts `moto_server` on a free port of 127.0.0.1 and waits until it answers.
  * Throws (with moto's stderr and an install hint) if it is not installed or does not come up.
  */
-export async function startMotoServer(): Promise<MotoServer> {
+export async function startMotoServer(options: { readonly accountId?: string } = {}): Promise<MotoServer> {
   if (!onPath('moto_server')) throw new Error(`moto_server is not on PATH. ${MOTO_INSTALL_HINT}`);
   const port = await freePort();
   const [command, args, launcherNotice] = motoCommand(port);
   const child = spawn(command, args, {
     detached: false,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, MOTO_PORT: String(port) },
+    env: {
+      ...process.env,
+      MOTO_PORT: String(port),
+      // The account moto's ARNs carry (moto's default otherwise).
+      ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}),
+    },
   });
   // Keep draining stderr (moto logs every request there) so a full pipe never blocks the server.
   let stderr = '';

@@ -34,7 +34,10 @@ async function main(): Promise<number> {
       : ['dev', 'prod'].map((env) => ({ label: env, dir: synthesize(env) }));
   let failed = 0;
   for (const { label, dir } of targets) {
-    const result = await checkAssembly(dir);
+    const result = await checkAssembly(dir).finally(() => {
+      // The assemblies this script synthesized are its own to remove.
+      if (given.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+    });
     const counts = new Map<string, number>();
     for (const i of result.interactions) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
     console.log(

@@ -719,7 +719,7 @@ export class Microservice extends Construct {
           Stack.of(this).formatArn({
             service: 'execute-api',
             resource: apiId,
-            resourceName: `stage/${call.method}${call.path.replace(/\{[^}]+\}/g, 'x')}`,
+            resourceName: `stage/${call.method}${call.path.replace(/\{[^}]+\}|\*/g, 'x')}`,
           }),
         ],
       );

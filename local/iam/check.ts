@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMotoServer } from '../emulator';
 import type { EmulatorEndpoint } from '../model';
@@ -7,6 +7,31 @@ import { Authorizer, denialLine } from './authorizer';
 import type { EvaluatedInteraction } from './interactions';
 import { deriveInteractions, evaluateInteractions } from './interactions';
 import { PolicyModel } from './policy-model';
+
+/**
+ * The account and region the assembly's stacks are pinned to (undefined: environment-agnostic). Stacks pinned to
+ * different ones are refused: cross-account and cross-region interactions are not evaluated.
+ */
+function environmentOf(assemblyDir: string): { accountId?: string; region?: string } {
+  const manifest = JSON.parse(readFileSync(join(assemblyDir, 'manifest.json'), 'utf8')) as {
+    artifacts?: Record<string, { type: string; environment?: string }>;
+  };
+  const accounts = new Set<string>();
+  const regions = new Set<string>();
+  for (const artifact of Object.values(manifest.artifacts ?? {})) {
+    if (artifact.type !== 'aws:cloudformation:stack') continue;
+    const [, account, region] = /^aws:\/\/([^/]+)\/([^/]+)$/.exec(artifact.environment ?? '') ?? [];
+    if (account && /^\d{12}$/.test(account)) accounts.add(account);
+    if (region && region !== 'unknown-region') regions.add(region);
+  }
+  if (accounts.size > 1 || regions.size > 1) {
+    throw new Error(
+      `the assembly's stacks are pinned to several environments (accounts ${[...accounts].join(', ') || '-'}, ` +
+        `regions ${[...regions].join(', ') || '-'}); check evaluates one account and region at a time`,
+    );
+  }
+  return { accountId: [...accounts][0], region: [...regions][0] };
+}
 
 /** The outcome of {@link checkAssembly}. */
 export interface CheckResult {
@@ -37,10 +62,13 @@ export async function checkAssembly(assemblyDir: string, options: CheckOptions =
     throw new Error(`${assemblyDir} is not a cloud assembly (no manifest.json): run cdk synth first`);
   }
   const log = options.log ?? (() => undefined);
-  const moto = await startMotoServer();
+  // Stacks pinned to an account and region carry them as literals in their ARNs (key-policy root statements,
+  // permission source ARNs): the throw-away emulator takes the same ones.
+  const { accountId, region } = environmentOf(assemblyDir);
+  const moto = await startMotoServer({ accountId });
   const emulator: EmulatorEndpoint = {
     endpoint: moto.endpoint,
-    region: 'us-east-1',
+    region: region ?? 'us-east-1',
     accessKeyId: 'check',
     secretAccessKey: 'check',
   };

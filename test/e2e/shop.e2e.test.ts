@@ -314,6 +314,8 @@ describe('the shop, end to end on the local runtime', () => {
     expect(enforcement).toBeDefined();
     expect(enforcement.interactions.length).toBeGreaterThan(20);
     expect(lines.filter((line) => line.includes('[iam] DENIED'))).toEqual([]);
+    // Every AWS call the handlers made was mapped to actions and resources and evaluated (none forwarded unchecked).
+    expect(lines.filter((line) => line.includes('[iam] note:'))).toEqual([]);
 
     // The users health function has no access to the orders table: with its own credentials, through the
     // authorizing proxy, a write is refused with DynamoDB's AccessDeniedException and the log names the gap.

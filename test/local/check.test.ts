@@ -3,6 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { cdkJsonContext } from '../../lib/config/cdk-context';
+import { loadEnvironmentConfig } from '../../lib/config/environments';
+import { createShopSystem } from '../../lib/stacks/shop-system';
 import { checkAssembly } from '../../local/iam/check';
 import { synthReferenceSystem } from '../app/synth';
 
@@ -82,6 +86,30 @@ it('allows every interaction of the dev and prod assemblies', async () => {
     fs.rmSync(prod, { recursive: true, force: true });
   }
 }, 240_000);
+
+it('evaluates an assembly pinned to an account and region in that account and region', async () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'check-pinned-'));
+  const app = new App({
+    outdir,
+    context: { ...cdkJsonContext(), env: 'dev', 'aws:cdk:bundling-stacks': [] },
+  });
+  createShopSystem(app, loadEnvironmentConfig('dev', { account: '111111111111', region: 'eu-west-1' }));
+  app.synth();
+  try {
+    const result = await checkAssembly(outdir);
+    expect(result.report).toEqual([]);
+    const routes = result.interactions.filter((i) => i.kind === 'api → function');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
+      expect(route.request.resource).toMatch(/^arn:aws:lambda:eu-west-1:111111111111:function:/);
+      expect(route.request.context?.['aws:SourceArn']).toMatch(
+        /^arn:aws:execute-api:eu-west-1:111111111111:/,
+      );
+    }
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}, 120_000);
 
 it('fails when a function loses the grant its code is declared to need', async () => {
   const edited = editedCopy('Shop-dev-Orders', (template) => {
