@@ -16,6 +16,10 @@ export type InteractionKind =
   | 'api → function'
   | 'rule → queue'
   | 'rule → dead-letter queue'
+  | 'rule → function'
+  | 'rule → topic'
+  | 'pipe → source'
+  | 'pipe → target'
   | 'event source mapping → queue'
   | 'pipe → stream'
   | 'pipe → bus'
@@ -43,6 +47,16 @@ export interface EvaluatedInteraction extends Interaction {
 
 const SEND_KMS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 const READ_KMS = ['kms:Decrypt'];
+
+/** What a pipe's role needs on a target (or enrichment), by the target ARN's service. */
+const TARGET_ACTIONS: Readonly<Record<string, readonly [string, readonly string[]]>> = {
+  events: ['events:PutEvents', SEND_KMS],
+  sqs: ['sqs:SendMessage', SEND_KMS],
+  sns: ['sns:Publish', SEND_KMS],
+  lambda: ['lambda:InvokeFunction', []],
+  states: ['states:StartExecution', []],
+  kinesis: ['kinesis:PutRecord', SEND_KMS],
+};
 
 /**
  * Every interaction the system makes at run time, derived from the resolved assembly: API Gateway invoking each
@@ -106,6 +120,22 @@ export function deriveInteractions(system: LocalSystem, region: string): Interac
     switch (r.type) {
       case 'AWS::Events::Rule':
         for (const target of (p.Targets ?? []) as { Arn?: string; DeadLetterConfig?: { Arn?: string } }[]) {
+          // Lambda and SNS targets: the function's permission and the topic's policy must allow the rule.
+          const other = target.Arn?.split(':')[2];
+          if (arn && target.Arn && (other === 'lambda' || other === 'sns')) {
+            out.push({
+              kind: other === 'lambda' ? 'rule → function' : 'rule → topic',
+              from: named(r),
+              to: label(target.Arn),
+              request: {
+                principal: service('events.amazonaws.com'),
+                action: other === 'lambda' ? 'lambda:InvokeFunction' : 'sns:Publish',
+                resource: target.Arn,
+                context: source(arn),
+              },
+              kmsActions: other === 'sns' ? SEND_KMS : [],
+            });
+          }
           const dlq = target.DeadLetterConfig?.Arn;
           if (arn && dlq) {
             // Events EventBridge could not deliver after its retries go to the target's dead-letter queue.
@@ -141,33 +171,58 @@ export function deriveInteractions(system: LocalSystem, region: string): Interac
         const role =
           typeof p.RoleArn === 'string' ? roleOf(p.RoleArn, String(p.Name ?? r.logicalId)) : undefined;
         if (!role) break;
-        const stream = String(p.Source);
-        for (const action of [
-          'dynamodb:DescribeStream',
-          'dynamodb:GetRecords',
-          'dynamodb:GetShardIterator',
-        ]) {
+        const source = String(p.Source);
+        const sourceService = source.split(':')[2];
+        const sourceActions: Array<[string, readonly string[]]> =
+          sourceService === 'dynamodb'
+            ? [
+                ['dynamodb:DescribeStream', []],
+                ['dynamodb:GetRecords', READ_KMS],
+                ['dynamodb:GetShardIterator', []],
+              ]
+            : sourceService === 'kinesis'
+              ? [
+                  ['kinesis:DescribeStream', []],
+                  ['kinesis:GetRecords', READ_KMS],
+                  ['kinesis:GetShardIterator', []],
+                  ['kinesis:ListShards', []],
+                ]
+              : sourceService === 'sqs'
+                ? [
+                    ['sqs:ReceiveMessage', READ_KMS],
+                    ['sqs:DeleteMessage', []],
+                    ['sqs:GetQueueAttributes', []],
+                  ]
+                : [];
+        for (const [action, kms] of sourceActions) {
           out.push({
-            kind: 'pipe → stream',
+            kind: sourceService === 'sqs' ? 'pipe → source' : 'pipe → stream',
             from: named(r),
-            to: label(stream),
-            request: { principal: role, action, resource: stream },
-            kmsActions: action === 'dynamodb:GetRecords' ? READ_KMS : [],
+            to: label(source),
+            request: { principal: role, action, resource: source },
+            kmsActions: kms,
           });
         }
-        if (typeof p.Target === 'string') {
+        const targets: Array<[string | undefined, InteractionKind]> = [
+          [typeof p.Enrichment === 'string' ? p.Enrichment : undefined, 'pipe → target'],
+          [typeof p.Target === 'string' ? p.Target : undefined, 'pipe → target'],
+        ];
+        for (const [target, kind] of targets) {
+          const call = target ? TARGET_ACTIONS[target.split(':')[2]] : undefined;
+          if (!target || !call) continue;
           out.push({
-            kind: 'pipe → bus',
+            kind: call[0] === 'events:PutEvents' ? 'pipe → bus' : kind,
             from: named(r),
-            to: label(p.Target),
-            request: { principal: role, action: 'events:PutEvents', resource: p.Target },
-            kmsActions: SEND_KMS,
+            to: label(target),
+            request: { principal: role, action: call[0], resource: target },
+            kmsActions: call[1],
           });
         }
-        const dlq = (
-          p.SourceParameters as
-            { DynamoDBStreamParameters?: { DeadLetterConfig?: { Arn?: string } } } | undefined
-        )?.DynamoDBStreamParameters?.DeadLetterConfig?.Arn;
+        const parameters = p.SourceParameters as
+          Record<string, { DeadLetterConfig?: { Arn?: string } } | undefined> | undefined;
+        const dlq =
+          parameters?.DynamoDBStreamParameters?.DeadLetterConfig?.Arn ??
+          parameters?.KinesisStreamParameters?.DeadLetterConfig?.Arn;
         if (dlq) {
           out.push({
             kind: 'pipe → dead-letter queue',

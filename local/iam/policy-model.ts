@@ -61,7 +61,10 @@ export class PolicyModel {
 
   /** The resource policy of an ARN (for a function: of exactly this qualifier), if any. */
   resourcePolicy(arn: string): ResourcePolicy | undefined {
-    const policy = this.resourcePolicies.get(arn);
+    // An API's policy (kept under `{api}/*`) applies to every method ARN of the API.
+    const api = /^(arn:[^:]+:execute-api:[^:]*:[^:]*:[^/]+)\//.exec(arn)?.[1];
+    const policy =
+      this.resourcePolicies.get(arn) ?? (api ? this.resourcePolicies.get(`${api}/*`) : undefined);
     if (!policy) return undefined;
     return {
       source: policy.sources.join(', '),
@@ -83,12 +86,17 @@ export class PolicyModel {
   }
 
   private build(resources: readonly ResolvedResource[]): void {
-    const roleByName = new Map<string, RoleModel & { policies: NamedPolicy[] }>();
+    const roleByName = new Map<
+      string,
+      RoleModel & { policies: NamedPolicy[]; managedPolicyArns: string[] }
+    >();
     const keyArnById = new Map<string, string>();
     const queueArnByUrl = new Map<string, string>();
     const busArnByName = new Map<string, string>();
     const functionArnByName = new Map<string, string>();
     const where = (r: ResolvedResource) => `${r.stackName}/${r.logicalId}`;
+    /** Customer-managed policies of the assembly, by ARN (a role may attach them by ManagedPolicyArns). */
+    const managedByArn = new Map<string, NamedPolicy>();
 
     for (const r of resources) {
       const arn = typeof r.attributes.Arn === 'string' ? r.attributes.Arn : undefined;
@@ -151,10 +159,41 @@ export class PolicyModel {
           for (const roleName of (p.Roles ?? []) as string[]) {
             roleByName.get(roleName)?.policies.push({ name: where(r), document });
           }
+          if (r.type === 'AWS::IAM::ManagedPolicy') managedByArn.set(r.ref, { name: where(r), document });
           break;
         }
         case 'AWS::KMS::Key':
-          if (arn && p.KeyPolicy) this.addResourcePolicy(arn, source, p.KeyPolicy as PolicyDocument);
+          // Without a KeyPolicy, AWS gives a key its default policy: the account (root) may use it through IAM.
+          if (arn) {
+            this.addResourcePolicy(
+              arn,
+              p.KeyPolicy ? source : `${source}, default key policy`,
+              (p.KeyPolicy as PolicyDocument | undefined) ?? {
+                Statement: [
+                  {
+                    Sid: 'Enable IAM User Permissions',
+                    Effect: 'Allow',
+                    Principal: { AWS: `arn:aws:iam::${this.accountId}:root` },
+                    Action: 'kms:*',
+                    Resource: '*',
+                  },
+                ],
+              },
+            );
+          }
+          break;
+        case 'AWS::IAM::RolePolicy': {
+          const document = p.PolicyDocument as PolicyDocument | undefined;
+          if (document) roleByName.get(String(p.RoleName))?.policies.push({ name: where(r), document });
+          break;
+        }
+        case 'AWS::SQS::QueueInlinePolicy': {
+          const queueArn = queueArnByUrl.get(String(p.Queue));
+          if (queueArn) this.addResourcePolicy(queueArn, source, p.PolicyDocument as PolicyDocument);
+          break;
+        }
+        case 'AWS::SNS::TopicInlinePolicy':
+          this.addResourcePolicy(String(p.TopicArn), source, p.PolicyDocument as PolicyDocument);
           break;
         case 'AWS::SQS::QueuePolicy':
           for (const url of (p.Queues ?? []) as string[]) {
@@ -222,6 +261,14 @@ export class PolicyModel {
         default:
           break;
       }
+    }
+    // Customer-managed policies a role attaches by ARN count as its own; only AWS-managed ones stay unknown.
+    for (const role of roleByName.values()) {
+      for (const policyArn of role.managedPolicyArns) {
+        const managed = managedByArn.get(policyArn);
+        if (managed && !role.policies.includes(managed)) role.policies.push(managed);
+      }
+      role.managedPolicyArns = role.managedPolicyArns.filter((policyArn) => !managedByArn.has(policyArn));
     }
   }
 

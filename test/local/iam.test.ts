@@ -2,11 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { ResolvedResource } from '../../local/model';
+import type { LocalSystem, ResolvedResource } from '../../local/model';
 import { Authorizer } from '../../local/iam/authorizer';
 import { parseAwsCall } from '../../local/iam/aws-calls';
 import { AuthorizingProxy } from '../../local/iam/aws-proxy';
 import { PolicyModel } from '../../local/iam/policy-model';
+import { deriveInteractions } from '../../local/iam/interactions';
 
 // The authorization model, evaluator, request mapping and proxy of the local runtime's IAM enforcement, on a
 // small hand-written assembly: a function role with table access, an encrypted table and queue, a queue policy
@@ -403,5 +404,119 @@ describe('AuthorizingProxy', () => {
       await proxy.stop();
       await new Promise((resolve) => upstream.close(resolve));
     }
+  });
+});
+
+describe('PolicyModel, beyond the reference system', () => {
+  const api = `arn:aws:execute-api:${REGION}:${ACCOUNT}:payments`;
+  const base = [
+    resource(
+      'Role',
+      'AWS::IAM::Role',
+      { ManagedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/shared`] },
+      'r',
+      {
+        Arn: ROLE,
+      },
+    ),
+    resource(
+      'Inline',
+      'AWS::IAM::RolePolicy',
+      {
+        RoleName: 'r',
+        PolicyDocument: {
+          Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: `${api}/*` }],
+        },
+      },
+      'Inline',
+    ),
+    resource(
+      'Shared',
+      'AWS::IAM::ManagedPolicy',
+      { PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY }] } },
+      `arn:aws:iam::${ACCOUNT}:policy/shared`,
+    ),
+    resource('Key', 'AWS::KMS::Key', {}, 'k', { Arn: KEY }),
+  ];
+  const asRole = { kind: 'role', roleArn: ROLE, sessionName: 'fn' } as const;
+
+  it('reads AWS::IAM::RolePolicy, customer-managed policies attached by ARN, and the default key policy', async () => {
+    const authorizer = new Authorizer(new PolicyModel(base, ACCOUNT, REGION));
+    const invoke = { principal: asRole, action: 'execute-api:Invoke', resource: `${api}/v1/GET/x` };
+    expect((await authorizer.authorize(invoke)).allowed).toBe(true);
+    // The key has no KeyPolicy: AWS's default lets the account's IAM policies decide.
+    expect(
+      (await authorizer.authorize({ principal: asRole, action: 'kms:Decrypt', resource: KEY })).allowed,
+    ).toBe(true);
+    expect(
+      (await authorizer.authorize({ principal: asRole, action: 'kms:Encrypt', resource: KEY })).allowed,
+    ).toBe(false);
+  });
+
+  it("applies an API's resource policy to every method of the API", async () => {
+    const withPolicy = [
+      ...base,
+      resource(
+        'Api',
+        'AWS::ApiGateway::RestApi',
+        {
+          Policy: {
+            Statement: [
+              { Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: `${api}/*/GET/x` },
+            ],
+          },
+        },
+        'payments',
+      ),
+    ];
+    const authorizer = new Authorizer(new PolicyModel(withPolicy, ACCOUNT, REGION));
+    const denied = await authorizer.authorize({
+      principal: asRole,
+      action: 'execute-api:Invoke',
+      resource: `${api}/v1/GET/x`,
+    });
+    expect(denied.allowed).toBe(false);
+    expect(denied.reason).toMatch(/explicitly denied .*AWS::ApiGateway::RestApi/);
+    const other = await authorizer.authorize({
+      principal: asRole,
+      action: 'execute-api:Invoke',
+      resource: `${api}/v1/POST/y`,
+    });
+    expect(other.allowed).toBe(true);
+  });
+});
+
+describe('deriveInteractions', () => {
+  it('derives what a pipe with a queue source and a function target, and a rule with a function target, need', () => {
+    const fn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:settle`;
+    const system = {
+      accountId: ACCOUNT,
+      routes: [],
+      queueMappings: [],
+      functions: new Map(),
+      resources: [
+        resource(
+          'Pipe',
+          'AWS::Pipes::Pipe',
+          { RoleArn: ROLE, Source: QUEUE, Target: fn, Enrichment: fn },
+          'pipe',
+          { Arn: `arn:aws:pipes:${REGION}:${ACCOUNT}:pipe/pipe` },
+        ),
+        resource('Rule', 'AWS::Events::Rule', { Targets: [{ Id: 't', Arn: fn }] }, 'rule', { Arn: RULE }),
+      ],
+    } as unknown as LocalSystem;
+    const found = deriveInteractions(system, REGION).map((i) => [
+      i.kind,
+      i.request.action,
+      i.request.resource,
+    ]);
+    expect(found).toEqual([
+      ['pipe → source', 'sqs:ReceiveMessage', QUEUE],
+      ['pipe → source', 'sqs:DeleteMessage', QUEUE],
+      ['pipe → source', 'sqs:GetQueueAttributes', QUEUE],
+      ['pipe → target', 'lambda:InvokeFunction', fn],
+      ['pipe → target', 'lambda:InvokeFunction', fn],
+      ['rule → function', 'lambda:InvokeFunction', fn],
+    ]);
   });
 });
