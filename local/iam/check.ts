@@ -51,7 +51,7 @@ export interface CheckOptions {
 
 /**
  * Deploy-readiness without an account: derives every runtime interaction of a synthesized cloud assembly
- * (route → function, function → table, key, bus, queue, parameter and API it is declared to call, rule → queue,
+ * (route → function, function → the table, indexes, key and routes the constructs declare it calls, rule → queue,
  * event source mapping → queue, pipe → stream, bus and dead-letter queue, alarm → topic, trigger → function)
  * and evaluates each as AWS would, with the evaluator the local runtime enforces with. The assembly's templates
  * are resolved by provisioning them into a private, throw-away emulator on a loopback port (the same resolution
