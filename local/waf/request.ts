@@ -128,10 +128,6 @@ export const SUPPORTED_FIELDS = [
 export function compileField(field: Props | undefined): (request: InspectedRequest) => Component {
   const [kind, raw] = Object.entries(field ?? {})[0] ?? [];
   const config = (raw ?? {}) as Props;
-  const oversize = (handling: unknown, isOver: boolean): Component | undefined => {
-    if (!isOver || handling === undefined || handling === 'CONTINUE') return undefined;
-    return { kind: 'decided', match: handling === 'MATCH' };
-  };
   switch (kind) {
     case 'SingleHeader': {
       const name = String(config.Name ?? '');
@@ -140,48 +136,23 @@ export function compileField(field: Props | undefined): (request: InspectedReque
         return value === undefined ? { kind: 'missing' } : { kind: 'values', values: [value] };
       };
     }
-    case 'Headers': {
-      const select = patternSelector(
-        config.MatchPattern as Props | undefined,
+    case 'Headers':
+      // Header names match case-insensitively; cookie names as written.
+      return namedPairsField(
+        config,
         'IncludedHeaders',
         'ExcludedHeaders',
+        (r) => r.request.headers,
+        (n) => n.toLowerCase(),
       );
-      const scope = String(config.MatchScope ?? 'ALL');
-      return (r) => {
-        const all = r.request.headers;
-        const inspected = limitPairs(all);
-        const decided = oversize(config.OversizeHandling, inspected.length < all.length);
-        if (decided) return decided;
-        return {
-          kind: 'values',
-          values: scoped(
-            inspected.filter(([n]) => select(n.toLowerCase())),
-            scope,
-          ),
-        };
-      };
-    }
-    case 'Cookies': {
-      const select = patternSelector(
-        config.MatchPattern as Props | undefined,
+    case 'Cookies':
+      return namedPairsField(
+        config,
         'IncludedCookies',
         'ExcludedCookies',
+        (r) => r.cookies,
+        (n) => n,
       );
-      const scope = String(config.MatchScope ?? 'ALL');
-      return (r) => {
-        const all = r.cookies;
-        const inspected = limitPairs(all);
-        const decided = oversize(config.OversizeHandling, inspected.length < all.length);
-        if (decided) return decided;
-        return {
-          kind: 'values',
-          values: scoped(
-            inspected.filter(([n]) => select(n)),
-            scope,
-          ),
-        };
-      };
-    }
     case 'UriPath':
       return (r) => ({ kind: 'values', values: [r.request.uriPath] });
     case 'QueryString':
@@ -239,6 +210,37 @@ function compileJsonBody(
     };
     visit(json.value, '');
     return { kind: 'values', values };
+  };
+}
+
+/** What an oversize component decides (OversizeHandling MATCH or NO_MATCH), or undefined to inspect what fits. */
+function oversize(handling: unknown, isOver: boolean): Component | undefined {
+  if (!isOver || handling === undefined || handling === 'CONTINUE') return undefined;
+  return { kind: 'decided', match: handling === 'MATCH' };
+}
+
+/** Headers or Cookies: the named pairs a MatchPattern selects, cut as WAF forwards them, in MatchScope. */
+function namedPairsField(
+  config: Props,
+  included: string,
+  excluded: string,
+  pairsOf: (request: InspectedRequest) => readonly (readonly [string, string])[],
+  normalize: (name: string) => string,
+): (request: InspectedRequest) => Component {
+  const select = patternSelector(config.MatchPattern as Props | undefined, included, excluded);
+  const scope = String(config.MatchScope ?? 'ALL');
+  return (r) => {
+    const all = pairsOf(r);
+    const inspected = limitPairs(all);
+    const decided = oversize(config.OversizeHandling, inspected.length < all.length);
+    if (decided) return decided;
+    return {
+      kind: 'values',
+      values: scoped(
+        inspected.filter(([n]) => select(normalize(n))),
+        scope,
+      ),
+    };
   };
 }
 
