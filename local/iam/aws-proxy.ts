@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AccessDecision, Authorizer, CallerPrincipal } from './authorizer';
+import type { Authorizer, CallerPrincipal } from './authorizer';
 import { accessDeniedMessage, denialLine } from './authorizer';
 import type { AwsCall } from './aws-calls';
 import { parseAwsCall } from './aws-calls';
@@ -53,8 +53,6 @@ export class AuthorizingProxy {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   private readonly target: URL;
   private readonly unmapped = new Set<string>();
-  /** Denials seen, newest last (tests and `describe` read them). */
-  readonly denials: AccessDecision[] = [];
 
   constructor(private readonly options: AuthorizingProxyOptions) {
     this.target = new URL(options.emulatorEndpoint);
@@ -151,7 +149,6 @@ export class AuthorizingProxy {
           need.kmsActions,
         );
         if (!decision.allowed) {
-          this.denials.push(decision);
           this.options.log(`${denialLine(decision, authorizer.model)} [function ${caller.functionKey}]`);
           return this.refuse(res, call, 'AccessDeniedException', accessDeniedMessage(decision));
         }

@@ -39,6 +39,8 @@ export class Enforcement {
   endpoint = '';
   /** The start-up interactions and their decisions. */
   interactions: readonly EvaluatedInteraction[] = [];
+  /** Those AWS would refuse (fixed at start-up; the gateway consults them on every request). */
+  private refused: readonly EvaluatedInteraction[] = [];
   private readonly callers = new Map<string, Caller & { credentials: FunctionCredentials }>();
   private readonly byFunction = new Map<string, FunctionCredentials>();
   private readonly secret = randomBytes(20).toString('base64url');
@@ -72,6 +74,7 @@ export class Enforcement {
         deriveInteractions(system, emulator.region),
         enforcement.authorizer,
       );
+      enforcement.refused = enforcement.interactions.filter((i) => !i.decision.allowed);
     } catch (error) {
       await enforcement.proxy.stop();
       throw error;
@@ -85,8 +88,8 @@ export class Enforcement {
   }
 
   /** Start-up interactions AWS would refuse. */
-  denied(): EvaluatedInteraction[] {
-    return this.interactions.filter((i) => !i.decision.allowed);
+  denied(): readonly EvaluatedInteraction[] {
+    return this.refused;
   }
 
   /** The credentials of a function's execution environments. */
