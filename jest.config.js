@@ -6,8 +6,8 @@ module.exports = {
   transform: {
     '^.+\\.(ts|js|mjs)$': '<rootDir>/tools/jest-esbuild-transform.js',
   },
-  // @middy/core ships ESM only; let the transformer turn it into CommonJS for Jest.
-  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // @middy/core and jose ship ESM only; let the transformer turn them into CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!@middy/|jose/)'],
   moduleNameMapper: {
     '^cdk-microservices$': '<rootDir>/lib/index.ts',
   },

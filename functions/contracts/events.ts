@@ -1,32 +1,16 @@
 import * as z from 'zod/mini';
 import { toJSONSchema } from 'zod/v4/core';
-import type { $ZodType, output } from 'zod/v4/core';
+import { defineContract } from '../shared/events/contract';
+import type { EventContract } from '../shared/events/contract';
 import '../shared/schema';
 
 /**
- * The event contracts of the system: one zod schema per event type, shared by the producer (which
- * validates before writing to its outbox) and every consumer (which parses with the same schema).
- * A breaking change is a new version; the catalogue (docs/events.md) is generated from this file.
+ * The event contracts of the reference system (the Shop). Each is defined with {@link defineContract}; the
+ * catalogue (docs/events.md) is generated from this file.
  */
-export interface EventContract<TSchema extends $ZodType = $ZodType> {
-  /** Event name, also the EventBridge detail-type. */
-  readonly type: string;
-  /** Schema version; consumers accept only versions they know. */
-  readonly version: number;
-  /** The only service that publishes it. */
-  readonly producer: string;
-  /** What happened, in the domain's words. */
-  readonly description: string;
-  /** The shape of `data`. */
-  readonly schema: TSchema;
-}
+export type { DataOf, EventContract } from '../shared/events/contract';
 
-/** The data type of a contract. */
-export type DataOf<C extends EventContract> = output<C['schema']>;
-
-function contract<TSchema extends $ZodType>(definition: EventContract<TSchema>): EventContract<TSchema> {
-  return definition;
-}
+const contract = defineContract;
 
 const orderId = z.uuid();
 /** A stock-keeping unit, as every service writes it. */

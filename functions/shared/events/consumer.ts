@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
-import type { DataOf, EventContract } from '../../contracts/events';
+import type { DataOf, EventContract } from './contract';
 import { requiredEnv } from '../env';
 import { logger, metrics } from '../powertools';
 import { withTracing } from '../tracing';

@@ -2,7 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'zod/mini';
-import type { EventContract } from '../../contracts/events';
+import type { EventContract } from './contract';
 import { requiredEnv } from '../env';
 import type { EventEnvelope } from './envelope';
 import { newEnvelope } from './envelope';
