@@ -12,3 +12,4 @@ export * from './constructs/service-registry';
 export * from './constructs/event-subscription';
 export * from './constructs/event-type';
 export * from './constructs/transactional-outbox';
+export * from './constructs/security-checks';

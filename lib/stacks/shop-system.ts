@@ -1,6 +1,4 @@
 import type { App, Environment } from 'aws-cdk-lib';
-import { Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { EnvironmentConfig } from '../config/environments';
 import { FunctionBundler } from '../constructs/function-bundler';
 import { Microservice } from '../constructs/microservice';
@@ -87,7 +85,5 @@ export function shopServices(config: EnvironmentConfig): ServiceDefinition[] {
   return [usersService(config), ordersService(config), inventoryService(config)];
 }
 
-/** Runs the cdk-nag AwsSolutions and Serverless packs over every stack of the app at synth. */
-export function addSecurityChecks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-}
+/** The security checks moved to the library (`addSecurityChecks` from `cdk-microservices`); re-exported for the Shop's callers. */
+export { addSecurityChecks } from '../constructs/security-checks';

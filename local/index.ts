@@ -1,0 +1,4 @@
+// The programmatic local runtime (`cdk-microservices/local`): start the offline runtime of a synthesized
+// app from code, e.g. in an integration test. The `cdk-microservices` CLI is built on the same functions.
+export * from './runtime';
+export type * from './model';
