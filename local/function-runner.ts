@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EmulatorEndpoint, LocalFunction } from './model';
+import { SourceWatcher } from './watch';
 
 /** Account id the emulator (moto) uses by default; only appears in ARNs handed to handlers. */
 const LOCAL_ACCOUNT_ID = '123456789012';
@@ -194,6 +195,8 @@ interface Environment {
   /** Lambda writes each execution environment's output to a log stream of its own. */
   readonly logStreamName: string;
   readonly ready: Promise<void>;
+  /** The function's code generation it runs ({@link FunctionPool.generation} when it started). */
+  readonly generation: number;
   busy: boolean;
   dead: boolean;
   /** Settles the invocation in progress (if any) when the worker dies. */
@@ -205,6 +208,10 @@ interface FunctionPool {
   readonly environments: Environment[];
   /** Invocations waiting for a free environment. */
   readonly waiting: Array<() => void>;
+  /** Bumped by every reload: environments of an older generation run old code and are retired. */
+  generation: number;
+  /** Folder of the code new environments load (a reloaded bundle); the function's asset folder when unset. */
+  codeDir?: string;
 }
 
 /**
@@ -220,6 +227,7 @@ export class FunctionRunner {
   private readonly log: (fn: LocalFunction, line: string) => void;
   private readonly maxWorkers: number;
   private readonly aws: FunctionRunnerOptions['aws'];
+  private readonly watchers = new Set<SourceWatcher>();
   private closed = false;
 
   constructor(
@@ -244,18 +252,62 @@ export class FunctionRunner {
     const fn = this.functions.get(functionKey);
     if (!fn) throw new Error(`Function not found: ${functionKey}`);
     const pool = this.poolOf(functionKey);
+    for (const watcher of this.watchers) watcher.used(functionKey);
     const environment = await this.acquire(fn, pool);
     try {
       return await this.run(fn, environment, event);
     } finally {
       environment.busy = false;
+      // An environment that finished on code older than the function's current code is retired.
+      if (environment.generation !== pool.generation) this.retire(pool, environment);
       pool.waiting.shift()?.();
     }
+  }
+
+  /**
+   * Swaps a function's code for the bundle in `bundleDir` (a folder holding the handler file, e.g.
+   * `index.mjs`, like the function's asset folder): invocations from now on start execution environments on
+   * it, invocations in progress finish on the code they started with, and idle warm environments of the old
+   * code are retired (the new code starts cold, as after a Lambda deployment).
+   */
+  reload(functionKey: string, bundleDir: string): void {
+    if (this.closed) return;
+    if (!this.functions.has(functionKey)) throw new Error(`Function not found: ${functionKey}`);
+    const pool = this.poolOf(functionKey);
+    pool.generation += 1;
+    pool.codeDir = bundleDir;
+    for (const environment of pool.environments.filter((candidate) => !candidate.busy)) {
+      this.retire(pool, environment);
+    }
+  }
+
+  /**
+   * Hot reload: watches the sources every function's bundle was made of (recorded at synth next to the cloud
+   * assembly's assets), and when one changes rebuilds the functions made from it with the bundler's esbuild
+   * options and {@link FunctionRunner.reload | swaps} their code; a build error keeps the previous code.
+   * `log` receives one line per reload (`[reload] …`) and the build errors. Returns the function that stops
+   * watching (closing the runner stops it too).
+   */
+  watch(log: (line: string) => void): () => void {
+    const watcher = new SourceWatcher({
+      functions: this.functions,
+      log,
+      reload: (functionKey, bundleDir) => this.reload(functionKey, bundleDir),
+    });
+    this.watchers.add(watcher);
+    watcher.start();
+    return () => {
+      this.watchers.delete(watcher);
+      void watcher.stop();
+    };
   }
 
   /** Terminates every execution environment; invocations in progress reject. */
   async close(): Promise<void> {
     this.closed = true;
+    const watchers = [...this.watchers];
+    this.watchers.clear();
+    await Promise.all(watchers.map((watcher) => watcher.stop()));
     // Wake every invocation waiting for a free environment: it sees `closed` and rejects instead of hanging.
     for (const pool of this.pools.values()) for (const wake of pool.waiting.splice(0)) wake();
     const all = [...this.pools.values()].flatMap((pool) => pool.environments);
@@ -268,7 +320,7 @@ export class FunctionRunner {
   private poolOf(functionKey: string): FunctionPool {
     let pool = this.pools.get(functionKey);
     if (!pool) {
-      pool = { environments: [], waiting: [] };
+      pool = { environments: [], waiting: [], generation: 0 };
       this.pools.set(functionKey, pool);
     }
     return pool;
@@ -281,13 +333,15 @@ export class FunctionRunner {
       for (let i = pool.environments.length - 1; i >= 0; i--) {
         if (pool.environments[i].dead && !pool.environments[i].busy) pool.environments.splice(i, 1);
       }
-      const idle = pool.environments.find((environment) => !environment.busy && !environment.dead);
+      const idle = pool.environments.find(
+        (environment) => !environment.busy && !environment.dead && environment.generation === pool.generation,
+      );
       if (idle) {
         idle.busy = true;
         return idle;
       }
       if (pool.environments.length < this.maxWorkers) {
-        const environment = this.start(fn);
+        const environment = this.start(fn, pool);
         environment.busy = true;
         pool.environments.push(environment);
         return environment;
@@ -296,12 +350,20 @@ export class FunctionRunner {
     }
   }
 
-  private start(fn: LocalFunction): Environment {
+  /** Takes an environment out of its pool and terminates it once it is idle (its code is outdated). */
+  private retire(pool: FunctionPool, environment: Environment): void {
+    const index = pool.environments.indexOf(environment);
+    if (index >= 0) pool.environments.splice(index, 1);
+    void this.discard(environment, new Error('The execution environment was retired (new code)'));
+  }
+
+  private start(fn: LocalFunction, pool: FunctionPool): Environment {
     const [file, exportName] = splitHandler(fn.handler);
+    const codeDir = pool.codeDir ?? fn.assetDir;
     const options = {
       eval: true,
-      env: this.environmentOf(fn),
-      workerData: { modulePath: join(fn.assetDir, `${file}.mjs`), exportName, handler: fn.handler },
+      env: this.environmentOf(fn, codeDir),
+      workerData: { modulePath: join(codeDir, `${file}.mjs`), exportName, handler: fn.handler },
       stdout: true,
       stderr: true,
     };
@@ -333,6 +395,7 @@ export class FunctionRunner {
       worker,
       logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
       ready,
+      generation: pool.generation,
       busy: false,
       dead: false,
     };
@@ -437,7 +500,7 @@ export class FunctionRunner {
     await environment.worker.terminate();
   }
 
-  private environmentOf(fn: LocalFunction): Record<string, string> {
+  private environmentOf(fn: LocalFunction, codeDir: string): Record<string, string> {
     const host: Record<string, string> = {};
     for (const name of HOST_VARIABLES) {
       const value = process.env[name];
@@ -462,7 +525,7 @@ export class FunctionRunner {
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      LAMBDA_TASK_ROOT: fn.assetDir,
+      LAMBDA_TASK_ROOT: codeDir,
       _HANDLER: fn.handler,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };

@@ -62,6 +62,16 @@ export class BundleCache {
     return FILES.every((file) => fs.existsSync(path.join(folder, file))) ? folder : undefined;
   }
 
+  /** The files a cached bundle was built from (absolute paths), as recorded when it was stored. */
+  public inputsOf(key: string): string[] | undefined {
+    try {
+      const manifest = JSON.parse(fs.readFileSync(this.manifestPath(key), 'utf8')) as Manifest;
+      return Object.keys(manifest.inputs);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Keeps a freshly built bundle (the folder `built`, read from `inputs`); returns where it now lives. */
   public store(key: string, built: string, inputs: readonly string[]): string {
     const digest = createHash('sha256');
@@ -132,4 +142,57 @@ function nearestNodeModules(start: string): string | undefined {
     if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+/**
+ * What a bundle was made of, recorded at synth next to the cloud assembly's assets (not in them, so asset
+ * hashes and templates stay as they are) for the local runtime's hot reload: it rebuilds a function from
+ * its entry with the same options when one of its inputs changes.
+ */
+export interface BundleSources {
+  /** Absolute path of the function's entry (the handler file). */
+  readonly entry: string;
+  /** Absolute paths of every file esbuild read for the bundle, the entry included. */
+  readonly inputs: readonly string[];
+  /** The esbuild options the bundle was built with (without entry points and output folder). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The working directory esbuild ran in (metafile paths are relative to it). */
+  readonly workingDirectory: string;
+}
+
+/** Folder of the cloud assembly holding one {@link BundleSources} file per bundle. */
+const SOURCES_FOLDER = path.join('.cdk-microservices', 'sources');
+
+/**
+ * Records what the bundle in `bundleDir` (a folder holding `index.mjs` and `index.mjs.map`) was made of, in
+ * the cloud assembly `assemblyDir`; {@link readBundleSources} finds it again from the staged asset folder.
+ */
+export function recordBundleSources(assemblyDir: string, bundleDir: string, sources: BundleSources): void {
+  const folder = path.join(assemblyDir, SOURCES_FOLDER);
+  fs.mkdirSync(folder, { recursive: true });
+  const file = path.join(folder, `${bundleDigest(bundleDir)}.json`);
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(sources));
+  fs.renameSync(temporary, file);
+}
+
+/**
+ * What the bundle staged in `assetDir` (an `asset.*` folder of a cloud assembly) was made of, as
+ * {@link recordBundleSources} recorded it at synth; `undefined` when nothing was recorded (an assembly
+ * synthesized by an older version, or a bundle not made by the function bundler).
+ */
+export function readBundleSources(assetDir: string): BundleSources | undefined {
+  try {
+    const file = path.join(path.dirname(assetDir), SOURCES_FOLDER, `${bundleDigest(assetDir)}.json`);
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as BundleSources;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A bundle's identity: the SHA-256 of its code and source map (the map names the sources). */
+function bundleDigest(bundleDir: string): string {
+  const digest = createHash('sha256');
+  for (const file of FILES) digest.update(fs.readFileSync(path.join(bundleDir, file)));
+  return digest.digest('hex').slice(0, 32);
 }

@@ -7,7 +7,7 @@ import type { BuildOptions, BuildResult } from 'esbuild';
 import { AssetHashType, DockerImage, Stage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { BundleCache, bundleSettings } from './bundle-cache';
+import { BundleCache, bundleSettings, recordBundleSources } from './bundle-cache';
 import { packagedHandler } from './package-paths';
 
 /** What every service function is bundled with; exported so tests and the benchmark build the same thing. */
@@ -74,6 +74,8 @@ export class FunctionBundler {
   private cache: BundleCache | undefined | null = null;
   private readonly pending = new Set<string>();
   private readonly built = new Map<string, string>();
+  /** The files each built entry's bundle was made of (absolute paths), recorded for the local hot reload. */
+  private readonly inputs = new Map<string, string[]>();
   private outdir: string | undefined;
 
   private constructor(private readonly assemblyDir: string | undefined) {}
@@ -107,6 +109,7 @@ export class FunctionBundler {
             for (const file of [BUNDLE_FILE, `${BUNDLE_FILE}.map`]) {
               fs.copyFileSync(path.join(bundle, file), path.join(outputDir, file));
             }
+            this.recordSources(absolute, outputDir);
             return true;
           },
         },
@@ -130,12 +133,34 @@ export class FunctionBundler {
       const cached = cache?.lookup(candidate, outputKey(candidate));
       if (cached) {
         this.built.set(candidate, cached);
+        const inputs = cache?.inputsOf(outputKey(candidate));
+        if (inputs) this.inputs.set(candidate, inputs);
         this.cacheHits += 1;
       }
       return !cached;
     });
     if (stale.length > 0) this.build(stale);
     return this.built.get(absolute)!;
+  }
+
+  /**
+   * Writes what the bundle staged in `outputDir` was made of next to the cloud assembly's assets (see
+   * {@link recordBundleSources}): the local runtime's hot reload rebuilds the function from it. Best effort:
+   * an app whose root is not a stage has no assembly folder, and a synth never fails for it.
+   */
+  private recordSources(entry: string, outputDir: string): void {
+    const inputs = this.inputs.get(entry);
+    if (!this.assemblyDir || !inputs) return;
+    try {
+      recordBundleSources(this.assemblyDir, outputDir, {
+        entry,
+        inputs,
+        options: SERVICE_FUNCTION_ESBUILD_OPTIONS as Record<string, unknown>,
+        workingDirectory: process.cwd(),
+      });
+    } catch {
+      // Without the record the function is served but not reloaded; the runtime says so.
+    }
   }
 
   /** The cache of earlier synths (see {@link BundleCache}), looked up once, when the first bundle is asked for. */
@@ -194,11 +219,12 @@ export class FunctionBundler {
     for (const [entry, key] of outputs) {
       const directory = path.join(outdir, key);
       makeSourceMapPortable(path.join(directory, `${BUNDLE_FILE}.map`), entry);
+      // Metafile paths are relative to the working directory esbuild ran in.
+      const output =
+        result.metafile!.outputs[path.relative(process.cwd(), path.join(directory, BUNDLE_FILE))];
+      const inputs = Object.keys(output?.inputs ?? {}).map((input) => path.resolve(input));
+      if (output) this.inputs.set(entry, inputs);
       if (cache) {
-        // Metafile paths are relative to the working directory esbuild ran in.
-        const output =
-          result.metafile!.outputs[path.relative(process.cwd(), path.join(directory, BUNDLE_FILE))];
-        const inputs = Object.keys(output?.inputs ?? {}).map((input) => path.resolve(input));
         this.built.set(entry, output ? cache.store(key, directory, inputs) : directory);
       } else {
         this.built.set(entry, directory);
