@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FunctionError, FunctionRunner, FunctionTimeoutError } from '../../local/function-runner';
 import type { EmulatorEndpoint, LocalFunction } from '../../local/model';
@@ -180,5 +182,68 @@ describe('FunctionRunner', () => {
     await other.invoke('Orders/Fail', {});
     await other.close();
     await expect(other.invoke('Orders/Fail', {})).rejects.toThrow(/closed/);
+  });
+});
+
+describe('FunctionRunner.reload', () => {
+  let root: string;
+  let runner: FunctionRunner;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'runner-reload-'));
+  });
+
+  afterAll(async () => {
+    await runner?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** A bundle folder whose handler answers `version` (after `sleepMs` when the event asks for it). */
+  function writeBundle(version: string): string {
+    const dir = mkdtempSync(join(root, `${version}-`));
+    writeFileSync(
+      join(dir, 'index.mjs'),
+      [
+        "import { randomUUID } from 'node:crypto';",
+        'const environmentId = randomUUID();',
+        'export const handler = async (event) => {',
+        '  if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));',
+        `  return { version: '${version}', environmentId, taskRoot: process.env.LAMBDA_TASK_ROOT };`,
+        '};',
+        '',
+      ].join('\n'),
+    );
+    return dir;
+  }
+
+  it('starts new invocations on the new code while one in progress finishes on the old', async () => {
+    const first = writeBundle('v1');
+    const fn = localFunction('Orders/Reloaded', 'index.handler', { assetDir: first });
+    runner = new FunctionRunner(new Map([[fn.key, fn]]), emulator, { log: () => undefined });
+    type Answer = { version: string; environmentId: string; taskRoot: string };
+    const warm = (await runner.invoke(fn.key, {})) as Answer;
+    expect(warm).toMatchObject({ version: 'v1', taskRoot: first });
+    const inFlight = runner.invoke(fn.key, { sleepMs: 500 }) as Promise<Answer>;
+    // Let the slow invocation reach its environment before the code changes.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const second = writeBundle('v2');
+    runner.reload(fn.key, second);
+    const fresh = (await runner.invoke(fn.key, {})) as Answer;
+    expect(fresh).toMatchObject({ version: 'v2', taskRoot: second });
+    expect(fresh.environmentId).not.toBe(warm.environmentId);
+    expect(await inFlight).toMatchObject({ version: 'v1' });
+
+    // The old environments are gone: every invocation from now on runs v2, even several at once.
+    const after = (await Promise.all([
+      runner.invoke(fn.key, { sleepMs: 50 }),
+      runner.invoke(fn.key, { sleepMs: 50 }),
+      runner.invoke(fn.key, {}),
+    ])) as Answer[];
+    expect(after.map((answer) => answer.version)).toEqual(['v2', 'v2', 'v2']);
+  });
+
+  it('refuses to reload a function it does not run', () => {
+    expect(() => runner.reload('Nope/Nope', root)).toThrow('Function not found: Nope/Nope');
   });
 });
