@@ -10,6 +10,10 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@middy/|jose/)'],
   moduleNameMapper: {
     '^cdk-microservices$': '<rootDir>/lib/index.ts',
+    '^cdk-microservices/kit$': '<rootDir>/functions/shared/index.ts',
+    '^cdk-microservices/kit/(.*)$': '<rootDir>/functions/shared/entries/$1.ts',
+    '^cdk-microservices/contracts$': '<rootDir>/functions/contracts/index.ts',
+    '^cdk-microservices/local$': '<rootDir>/local/index.ts',
   },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 120000,

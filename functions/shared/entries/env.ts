@@ -1,0 +1,2 @@
+// `cdk-microservices/kit/env`: `requiredEnv`, reading the environment variables the constructs set.
+export * from '../env';
