@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { BUNDLE_FILE, FunctionBundler, ServiceFunction } from '../../lib';
-import { BUNDLE_CACHE_VARIABLE } from '../../lib/constructs/bundle-cache';
+import { BUNDLE_FILE, FunctionBundler, SERVICE_FUNCTION_ESBUILD_OPTIONS, ServiceFunction } from '../../lib';
+import { BUNDLE_CACHE_VARIABLE, readBundleSources } from '../../lib/constructs/bundle-cache';
 import { cdkJsonContext } from '../../lib/config/cdk-context';
 import { HEALTH_HANDLER, ROOT } from '../helpers';
 
@@ -87,6 +87,24 @@ describe('FunctionBundler', () => {
     expect(map.sources.filter((s) => s.startsWith('..') || path.isAbsolute(s))).toEqual([]);
   });
 
+  it('records what each bundle is made of next to the assembly, for the local hot reload', () => {
+    const app = bundlingApp();
+    const stack = new Stack(app, 'Svc');
+    addFunction(stack, 'Get', GET_ORDER);
+    const assetDir = path.join(app.synth().directory, `asset.${s3KeyOf(stack, 'Get').replace(/\.zip$/, '')}`);
+    const sources = readBundleSources(assetDir);
+    expect(sources).toMatchObject({ entry: GET_ORDER, workingDirectory: process.cwd() });
+    expect(sources?.inputs).toEqual(
+      expect.arrayContaining([GET_ORDER, path.join(ROOT, 'functions', 'shared', 'http.ts')]),
+    );
+    // The options are the bundler's own (what a rebuild must use to produce the same bundle).
+    expect(sources?.options).toEqual(JSON.parse(JSON.stringify(SERVICE_FUNCTION_ESBUILD_OPTIONS)));
+    // The asset folder itself holds only the bundle: its hash, and so the template, do not change.
+    expect(fs.readdirSync(assetDir).sort()).toEqual([BUNDLE_FILE, `${BUNDLE_FILE}.map`]);
+    // A folder that is not such an asset has no record.
+    expect(readBundleSources(path.join(ROOT, 'test', 'local', 'fixtures'))).toBeUndefined();
+  });
+
   it('keeps stack traces pointing at TypeScript lines through the linked source map', () => {
     const entry = path.join(ROOT, 'test', 'fixtures', 'bundling', 'throws.ts');
     const bundle = path.join(FunctionBundler.of(bundlingApp()).bundle(entry), BUNDLE_FILE);
@@ -140,8 +158,18 @@ describe('FunctionBundler', () => {
       bundler.prepare(entries);
       const stack = new Stack(app, 'Svc');
       entries.forEach((entry, i) => addFunction(stack, `Fn${i}`, entry));
-      return { bundler, keys: entries.map((_, i) => s3KeyOf(stack, `Fn${i}`)) };
+      return { app, bundler, keys: entries.map((_, i) => s3KeyOf(stack, `Fn${i}`)) };
     }
+
+    it('records the sources of a bundle served from the cache too', () => {
+      synthOnce([GET_ORDER]);
+      const again = synthOnce([GET_ORDER]);
+      expect(again.bundler.cacheHits).toBe(1);
+      const assetDir = path.join(again.app.outdir, `asset.${again.keys[0].replace(/\.zip$/, '')}`);
+      const sources = readBundleSources(assetDir);
+      expect(sources?.entry).toBe(GET_ORDER);
+      expect(sources?.inputs).toContain(path.join(ROOT, 'functions', 'orders', 'domain', 'order.ts'));
+    });
 
     it('reuses the bundles of an earlier synth whose inputs are unchanged, with the same asset hash', () => {
       const first = synthOnce([GET_ORDER, PLACE_ORDER]);
