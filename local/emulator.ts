@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '../functions/shared/resilience/sha256';
+import { EmulatorClients, emulatorAccountIdOf } from './aws-clients';
 import type { EmulatorEndpoint } from './model';
 import { sleep } from './util';
 
@@ -173,8 +174,9 @@ export class EmulatorError extends Error {
 
 /**
  * Calls one action of an AWS JSON-protocol API on the emulator with a SigV4-signed request (moto picks the
- * service from the signature's scope). A stand-in for the SDK v3 clients this project does not depend on
- * (client-sqs, client-eventbridge, client-cognito-identity-provider, client-ssm).
+ * service from the signature's scope).
+ * @deprecated Use the SDK v3 clients of {@link EmulatorClients} (local/aws-clients.ts); kept until the last
+ * callers have moved.
  */
 export async function callAwsJson<T = Record<string, unknown>>(
   emulator: EmulatorEndpoint,
@@ -220,152 +222,50 @@ export async function callAwsJson<T = Record<string, unknown>>(
   return parsed as T;
 }
 
-/** The account id the emulator works in (STS GetCallerIdentity; moto's default when it cannot answer). */
+/**
+ * The account id the emulator works in (the one its default event bus's ARN carries; moto's default when it
+ * cannot answer). A provisioning run asks its own clients ({@link emulatorAccountIdOf}); this is for callers
+ * without a client set.
+ */
 export async function emulatorAccountId(emulator: EmulatorEndpoint): Promise<string> {
-  const url = new URL(emulator.endpoint);
-  const body = 'Action=GetCallerIdentity&Version=2011-06-15';
-  const signer = new SignatureV4({
-    service: 'sts',
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-    sha256: Sha256,
-  });
+  const clients = new EmulatorClients(emulator);
   try {
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port ? Number(url.port) : undefined,
-      path: '/',
-      query: {},
-      headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      body,
-    });
-    const response = await fetch(`${url.origin}/`, { method: 'POST', headers: signed.headers, body });
-    const match = /<Account>(\d+)<\/Account>/.exec(await response.text());
-    return match?.[1] ?? MOTO_ACCOUNT_ID;
-  } catch {
-    return MOTO_ACCOUNT_ID;
+    return await emulatorAccountIdOf(clients);
+  } finally {
+    clients.destroy();
   }
 }
 
 /**
- * moto serves each request on its own thread and does not lock DynamoDB: two transactions can interleave and
- * break the all-or-nothing, conditional semantics DynamoDB guarantees (seen: a reservation that oversold).
- * This launcher runs the same moto server with DynamoDB requests serialized behind one lock, while SQS long
- * polls and everything else stay concurrent.
- *
- * It also makes TransactWriteItems cost what the transaction writes: moto backs up every table a transaction
- * names with `copy.deepcopy` (all items and the whole stream history) so it can restore it on cancellation,
- * which made one transaction take 30 ms on a table of 200 items and 450 ms at 2,000 (the local runtime's
- * orders table holds four items per order). The launcher backs up only the items the transaction names and
- * the stream's length, and restores those when moto cancels the transaction (same outcome: nothing written,
- * nothing streamed). And it parses each JSONPath of EventBridge's target input once: moto builds a new JSONPath
- * parser (its LALR tables included, about 30 ms) for each of the 8 paths of every target of every event put,
- * so one PutEvents took 110 ms of CPU, which slowed down every other request. And it exempts what survives a
- * full garbage collection from the next ones (`gc.freeze()`): moto keeps every item, message and stream record
- * as Python objects, and each full collection walked all of them holding the interpreter lock, a pause that
- * stopped every request and grew with the data (150 ms at 400,000 objects, 0.4–0.8 s stalls in a benchmark
- * run). Frozen objects are still freed by reference counting when moto drops them; only a reference cycle
- * among them would stay. Should moto's internals change, it runs moto without these speed-ups.
+ * Where the moto launcher is (local/moto/launcher.py): next to this module when it runs from the sources (or
+ * from a build that copies it), else in the package's `local/moto` folder next to `dist/`. See the file for
+ * what it does: DynamoDB requests serialized, and speed-ups of transactions, PutEvents and garbage collection.
  */
-const SERIALIZED_MOTO = [
-  'import copy, os, sys, threading',
-  'from werkzeug.serving import run_simple',
-  'from moto.server import DomainDispatcherApplication, create_backend_app',
-  'app = DomainDispatcherApplication(create_backend_app)',
-  'def cheap_transaction_rollback():',
-  '    import moto.dynamodb.models as models',
-  '    from moto.dynamodb.models.dynamo_type import DynamoType',
-  '    from moto.dynamodb.models.table import Table',
-  '    class TableCopyIsIdentity:',
-  '        def __getattr__(self, name):',
-  '            return getattr(copy, name)',
-  '        @staticmethod',
-  '        def deepcopy(value, memo=None):',
-  '            return value if isinstance(value, Table) else copy.deepcopy(value, memo)',
-  '    original = models.DynamoDBBackend.transact_write_items',
-  '    def transact_write_items(self, transact_items):',
-  '        saved, streams = [], {}',
-  '        for entry in transact_items if isinstance(transact_items, list) else []:',
-  '            for op_type, op in (entry.items() if isinstance(entry, dict) else []):',
-  "                table = self.tables.get(op.get('TableName')) if isinstance(op, dict) else None",
-  '                if table is None:',
-  '                    continue',
-  '                try:',
-  "                    attrs = op['Item'] if op_type == 'Put' else op['Key']",
-  '                    h = DynamoType(attrs[table.hash_key_attr])',
-  '                    r = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None',
-  '                except Exception:',
-  '                    continue',
-  '                had = h in table.items',
-  '                old = (table.items[h] if r is None else table.items[h].get(r)) if had else None',
-  '                saved.append((table, h, r, had, copy.deepcopy(old)))',
-  '                shard = table.stream_shard',
-  '                if shard is not None and id(table) not in streams:',
-  '                    streams[id(table)] = (shard, shard.items, len(shard.items))',
-  '        try:',
-  '            return original(self, transact_items)',
-  '        except BaseException:',
-  '            for table, h, r, had, old in reversed(saved):',
-  '                if r is None:',
-  '                    if old is None:',
-  '                        table.items.pop(h, None)',
-  '                    else:',
-  '                        table.items[h] = old',
-  '                elif old is not None:',
-  '                    table.items[h][r] = old',
-  '                else:',
-  '                    inner = table.items.get(h)',
-  '                    if inner is not None:',
-  '                        inner.pop(r, None)',
-  '                        if not had and not inner:',
-  '                            table.items.pop(h, None)',
-  '            for shard, items, length in streams.values():',
-  '                if shard.items is items:',
-  '                    del items[length:]',
-  '            raise',
-  '    models.copy = TableCopyIsIdentity()',
-  '    models.DynamoDBBackend.transact_write_items = transact_write_items',
-  'def parsed_paths_once():',
-  '    import functools, jsonpath_ng.ext',
-  '    parse = jsonpath_ng.ext.parse',
-  '    cached = functools.lru_cache(maxsize=1024)(parse)',
-  '    def parse_once(path, *args, **kwargs):',
-  '        return cached(path) if isinstance(path, str) and not args and not kwargs else parse(path, *args, **kwargs)',
-  '    jsonpath_ng.ext.parse = parse_once',
-  'def survivors_of_full_collections_frozen():',
-  '    import gc',
-  '    def freeze(phase, info):',
-  "        if phase == 'stop' and info['generation'] == 2:",
-  '            gc.freeze()',
-  '    gc.callbacks.append(freeze)',
-  'for speed_up in (cheap_transaction_rollback, parsed_paths_once, survivors_of_full_collections_frozen):',
-  '    try:',
-  '        speed_up()',
-  '    except Exception as error:',
-  "        print('moto runs without ' + speed_up.__name__ + ': ' + repr(error), file=sys.stderr)",
-  'lock = threading.Lock()',
-  'def serialized(environ, start_response):',
-  "    if environ.get('HTTP_X_AMZ_TARGET', '').startswith('DynamoDB'):",
-  '        with lock:',
-  '            return list(app(environ, start_response))',
-  '    return app(environ, start_response)',
-  'run_simple(sys.argv[1], int(sys.argv[2]), serialized, threaded=True)',
-].join('\n');
+export function motoLauncherPath(): string | undefined {
+  return [
+    join(__dirname, 'moto', 'launcher.py'),
+    join(__dirname, '..', '..', 'local', 'moto', 'launcher.py'),
+  ].find((candidate) => existsSync(candidate));
+}
 
 /**
  * How to start moto: the serializing launcher when python3 can import moto, else plain moto_server (with a
  * notice saying what that loses).
  */
 function motoCommand(port: number): [string, string[], string?] {
-  const probe = spawnSync('python3', ['-c', 'import moto.server, werkzeug.serving'], { stdio: 'ignore' });
-  if (probe.status === 0) return ['python3', ['-c', SERIALIZED_MOTO, '127.0.0.1', String(port)]];
+  const launcher = motoLauncherPath();
+  const probe = launcher
+    ? spawnSync('python3', ['-c', 'import moto.server, werkzeug.serving'], { stdio: 'ignore' })
+    : undefined;
+  if (launcher && probe?.status === 0) return ['python3', [launcher, '127.0.0.1', String(port)]];
   return [
     'moto_server',
     ['-H', '127.0.0.1', '-p', String(port)],
-    'moto runs without the serializing launcher (python3 cannot import moto): concurrent DynamoDB ' +
-      'transactions may interleave, and transactions and PutEvents are slower',
+    launcher
+      ? 'moto runs without the serializing launcher (python3 cannot import moto): concurrent DynamoDB ' +
+        'transactions may interleave, and transactions and PutEvents are slower'
+      : 'moto runs without the serializing launcher (local/moto/launcher.py is missing from the package): ' +
+        'concurrent DynamoDB transactions may interleave, and transactions and PutEvents are slower',
   ];
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startEmulator, startMotoServer } from '../../local/emulator';
+import { motoLauncherPath, startEmulator, startMotoServer } from '../../local/emulator';
 
 describe('startEmulator', () => {
   it('fails at once, saying how to get an emulator, when there is neither moto_server nor AWS_ENDPOINT_URL', async () => {
@@ -26,6 +26,19 @@ describe('startEmulator', () => {
 });
 
 describe('startMotoServer', () => {
+  it('runs the launcher from its own Python file, local/moto/launcher.py', async () => {
+    expect(motoLauncherPath()).toBe(path.join(__dirname, '..', '..', 'local', 'moto', 'launcher.py'));
+    const moto = await startMotoServer();
+    try {
+      const commandLine = fs.readFileSync(`/proc/${moto.pid}/cmdline`, 'utf8').split('\0');
+      // pyenv's python3 shim execs the interpreter by its full path.
+      expect(path.basename(commandLine[0])).toBe('python3');
+      expect(commandLine[1]).toBe(motoLauncherPath());
+    } finally {
+      await moto.stop();
+    }
+  });
+
   it('runs moto through the launcher with every speed-up in place: nothing to report', async () => {
     const moto = await startMotoServer();
     try {
