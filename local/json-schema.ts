@@ -1,196 +1,264 @@
 /**
- * A small JSON Schema (draft 4) validator covering the keywords API Gateway request models use here: type
- * (object, string, integer, number, array, boolean, null; or a list of them), properties, required,
- * additionalProperties (false or a schema), minProperties, maxProperties, minLength, maxLength, minimum,
- * maximum, exclusiveMinimum, exclusiveMaximum (draft-4 booleans), multipleOf, pattern, items (a schema or a
- * tuple), minItems, maxItems, uniqueItems, enum, allOf, anyOf, oneOf, not. `format` is ignored, as API
- * Gateway ignores it; so are `$schema`, `schema`, `title`, `description` and unknown keywords.
+ * JSON Schema (draft 4, the dialect of API Gateway request models) validation through Ajv (`ajv-draft-04`),
+ * with the local gateway's error messages: one `{pointer}: {problem}` line per violation, in document order.
+ * `format` is ignored, as API Gateway ignores it; so are `$schema`, `schema`, `title`, `description` and
+ * unknown keywords. A schema is compiled once (per distinct document) and the compiled validator is reused.
  */
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import Ajv from 'ajv-draft-04';
 
 /** A draft-4 schema as plain JSON. */
 export type JsonSchemaDocument = Readonly<Record<string, unknown>>;
 
+/** A compiled schema: the violations of a value, one message per violation; empty when valid. */
+export type JsonSchemaValidator = (value: unknown) => string[];
+
+/** Thrown by {@link compileJsonSchema} for a document that is not a draft-4 schema Ajv can compile. */
+export class JsonSchemaError extends Error {
+  /**
+   * @param message - what is wrong with the schema (Ajv's reason)
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonSchemaError';
+  }
+}
+
 /**
- * Validates `value` against `schema`.
+ * One Ajv instance for every model: draft 4, every error reported, formats ignored (as API Gateway does),
+ * unknown keywords ignored, `required` counting own properties only, `multipleOf` with the same tolerance as
+ * API Gateway's validator, `pattern` compiled as a Unicode regular expression when it is one (else as a plain
+ * one), and no schema added to the instance by its `id` (two models may share one).
+ */
+const ajv = new Ajv({
+  allErrors: true,
+  verbose: true,
+  strict: false,
+  validateFormats: false,
+  ownProperties: true,
+  multipleOfPrecision: 9,
+  addUsedSchema: false,
+  code: { regExp: regExpOf },
+});
+
+/** Compiled validators by schema object, and by schema text (so equal models compile once). */
+const byObject = new WeakMap<object, JsonSchemaValidator>();
+const byText = new Map<string, JsonSchemaValidator>();
+
+/**
+ * Compiles `schema` once: the returned function validates values against it with no further compilation.
+ * @param schema - a draft-4 schema
+ * @returns the validator (the same function for the same schema object or an equal document)
+ * @throws JsonSchemaError when Ajv cannot compile the schema (e.g. an unresolvable `$ref`)
+ */
+export function compileJsonSchema(schema: JsonSchemaDocument): JsonSchemaValidator {
+  const known = byObject.get(schema);
+  if (known) return known;
+  const text = JSON.stringify(schema);
+  let validator = byText.get(text);
+  if (!validator) {
+    let validate: ValidateFunction;
+    try {
+      validate = ajv.compile(schema);
+    } catch (error) {
+      throw new JsonSchemaError(error instanceof Error ? error.message : String(error));
+    }
+    validator = (value) => (validate(value) ? [] : messagesOf(validate.errors ?? [], value));
+    byText.set(text, validator);
+  }
+  byObject.set(schema, validator);
+  return validator;
+}
+
+/**
+ * Validates `value` against `schema` (compiled on first use, see {@link compileJsonSchema}).
  * @returns one message per violation (`{pointer}: {problem}`, the root being `/`); empty when valid.
  */
 export function validateJsonSchema(schema: JsonSchemaDocument, value: unknown): string[] {
-  const errors: string[] = [];
-  check(schema, value, '', errors);
-  return errors;
+  return compileJsonSchema(schema)(value);
 }
 
-function check(schema: JsonSchemaDocument, value: unknown, pointer: string, errors: string[]): void {
-  const at = pointer || '/';
-  const fail = (problem: string) => errors.push(`${at}: ${problem}`);
+// --- Ajv's errors as the gateway reports them -------------------------------------------------------------
 
-  if (schema.type !== undefined) {
-    const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
-    if (!types.some((t) => hasType(value, t))) {
-      fail(`must be ${types.join(' or ')}, got ${typeOf(value)}`);
-      return;
-    }
-  }
-  if (Array.isArray(schema.enum) && !schema.enum.some((option) => deepEqual(option, value))) {
-    fail(`must be one of ${JSON.stringify(schema.enum)}`);
-  }
-
-  if (typeof value === 'string') checkString(schema, value, fail);
-  if (typeof value === 'number') checkNumber(schema, value, fail);
-  if (Array.isArray(value)) checkArray(schema, value, pointer, errors, fail);
-  if (isObject(value)) checkObject(schema, value, pointer, errors, fail);
-
-  if (Array.isArray(schema.allOf)) {
-    for (const sub of schema.allOf as JsonSchemaDocument[]) check(sub, value, pointer, errors);
-  }
-  if (Array.isArray(schema.anyOf)) {
-    const ok = (schema.anyOf as JsonSchemaDocument[]).some((sub) => validateAt(sub, value, pointer));
-    if (!ok) fail('must match at least one schema of anyOf');
-  }
-  if (Array.isArray(schema.oneOf)) {
-    const matches = (schema.oneOf as JsonSchemaDocument[]).filter((sub) => validateAt(sub, value, pointer));
-    if (matches.length !== 1) fail(`must match exactly one schema of oneOf (matched ${matches.length})`);
-  }
-  if (isObject(schema.not) && validateAt(schema.not, value, pointer))
-    fail('must not match the schema of not');
+interface Violation {
+  /** JSON pointer of the offending value ('' for the root). */
+  readonly pointer: string;
+  readonly problem: string;
 }
 
-function validateAt(schema: JsonSchemaDocument, value: unknown, pointer: string): boolean {
-  const errors: string[] = [];
-  check(schema, value, pointer, errors);
-  return errors.length === 0;
-}
-
-function checkString(schema: JsonSchemaDocument, value: string, fail: (problem: string) => void): void {
-  // JSON Schema counts characters (code points), not UTF-16 units.
-  const length = [...value].length;
-  if (typeof schema.minLength === 'number' && length < schema.minLength) {
-    fail(`must be at least ${schema.minLength} characters long`);
-  }
-  if (typeof schema.maxLength === 'number' && length > schema.maxLength) {
-    fail(`must be at most ${schema.maxLength} characters long`);
-  }
-  if (typeof schema.pattern === 'string' && !compile(schema.pattern).test(value)) {
-    fail(`must match the pattern ${schema.pattern}`);
-  }
-}
-
-function checkNumber(schema: JsonSchemaDocument, value: number, fail: (problem: string) => void): void {
-  if (typeof schema.minimum === 'number') {
-    if (schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum) {
-      fail(`must be ${schema.exclusiveMinimum === true ? '>' : '>='} ${schema.minimum}`);
-    }
-  }
-  if (typeof schema.maximum === 'number') {
-    if (schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum) {
-      fail(`must be ${schema.exclusiveMaximum === true ? '<' : '<='} ${schema.maximum}`);
-    }
-  }
-  if (typeof schema.multipleOf === 'number' && schema.multipleOf > 0) {
-    const quotient = value / schema.multipleOf;
-    if (Math.abs(quotient - Math.round(quotient)) > 1e-9) fail(`must be a multiple of ${schema.multipleOf}`);
-  }
-}
-
-function checkArray(
-  schema: JsonSchemaDocument,
-  value: readonly unknown[],
-  pointer: string,
-  errors: string[],
-  fail: (problem: string) => void,
-): void {
-  if (typeof schema.minItems === 'number' && value.length < schema.minItems) {
-    fail(`must have at least ${schema.minItems} items`);
-  }
-  if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) {
-    fail(`must have at most ${schema.maxItems} items`);
-  }
-  if (schema.uniqueItems === true) {
-    const duplicate = value.some((item, i) => value.slice(0, i).some((earlier) => deepEqual(earlier, item)));
-    if (duplicate) fail('must not contain duplicate items');
-  }
-  if (Array.isArray(schema.items)) {
-    const tuple = schema.items as JsonSchemaDocument[];
-    value.forEach((item, i) => {
-      if (i < tuple.length) check(tuple[i], item, `${pointer}/${i}`, errors);
-      else if (schema.additionalItems === false)
-        errors.push(`${pointer}/${i}: is not allowed (additionalItems)`);
-      else if (isObject(schema.additionalItems))
-        check(schema.additionalItems, item, `${pointer}/${i}`, errors);
-    });
-  } else if (isObject(schema.items)) {
-    const items = schema.items;
-    value.forEach((item, i) => check(items, item, `${pointer}/${i}`, errors));
-  }
-}
-
-function checkObject(
-  schema: JsonSchemaDocument,
-  value: Readonly<Record<string, unknown>>,
-  pointer: string,
-  errors: string[],
-  fail: (problem: string) => void,
-): void {
-  const keys = Object.keys(value);
-  if (typeof schema.minProperties === 'number' && keys.length < schema.minProperties) {
-    fail(`must have at least ${schema.minProperties} properties`);
-  }
-  if (typeof schema.maxProperties === 'number' && keys.length > schema.maxProperties) {
-    fail(`must have at most ${schema.maxProperties} properties`);
-  }
-  if (Array.isArray(schema.required)) {
-    const missing = (schema.required as string[]).filter((name) => !Object.hasOwn(value, name));
-    if (missing.length > 0) fail(`is missing required properties ${JSON.stringify(missing)}`);
-  }
-  const properties = isObject(schema.properties)
-    ? (schema.properties as Record<string, JsonSchemaDocument>)
-    : {};
-  const patterns = isObject(schema.patternProperties)
-    ? Object.entries(schema.patternProperties as Record<string, JsonSchemaDocument>).map(
-        ([pattern, sub]) => [compile(pattern), sub] as const,
-      )
-    : [];
-  for (const key of keys) {
-    const child = `${pointer}/${escapePointer(key)}`;
-    let described = false;
-    if (Object.hasOwn(properties, key) && isObject(properties[key])) {
-      described = true;
-      check(properties[key], value[key], child, errors);
-    }
-    for (const [regex, sub] of patterns) {
-      if (regex.test(key)) {
-        described = true;
-        check(sub, value[key], child, errors);
+/**
+ * The messages of Ajv's errors: a value of the wrong type reports only that (nothing else its schema says);
+ * the branches of a failed `anyOf`/`oneOf` are not reported, only the combinator; missing required properties
+ * are listed in one message; errors are ordered by where they are in the document (a value before what it
+ * contains, properties in their order), as API Gateway lists them.
+ */
+function messagesOf(errors: readonly ErrorObject[], value: unknown): string[] {
+  const typeFailures = errors
+    .filter((e) => e.keyword === 'type')
+    .map((e) => ({ schema: `${e.schemaPath.slice(0, -'/type'.length)}/`, instance: e.instancePath }));
+  const kept = errors.filter(
+    (e) =>
+      !insideCombinator(e.schemaPath) &&
+      !(
+        e.keyword !== 'type' &&
+        typeFailures.some(
+          (t) =>
+            e.schemaPath.startsWith(t.schema) &&
+            (e.instancePath === t.instance || e.instancePath.startsWith(`${t.instance}/`)),
+        )
+      ),
+  );
+  const violations: Array<Violation | { readonly pointer: string; readonly missing: string[] }> = [];
+  const missingAt = new Map<string, string[]>();
+  for (const error of kept) {
+    if (error.keyword === 'required') {
+      const name = String((error.params as { missingProperty: unknown }).missingProperty);
+      const key = `${error.instancePath} ${error.schemaPath}`;
+      const names = missingAt.get(key);
+      if (names) {
+        names.push(name);
+      } else {
+        missingAt.set(key, [name]);
+        violations.push({ pointer: error.instancePath, missing: missingAt.get(key) as string[] });
       }
+      continue;
     }
-    if (described) continue;
-    if (schema.additionalProperties === false) errors.push(`${child}: is not allowed (additionalProperties)`);
-    else if (isObject(schema.additionalProperties))
-      check(schema.additionalProperties, value[key], child, errors);
+    violations.push(...violationsOf(error));
+  }
+  const described = violations.map((v) =>
+    'missing' in v
+      ? { pointer: v.pointer, problem: `is missing required properties ${JSON.stringify(v.missing)}` }
+      : v,
+  );
+  return sortByDocumentOrder(described, value).map(({ pointer, problem }) => `${pointer || '/'}: ${problem}`);
+}
+
+function violationsOf(error: ErrorObject): Violation[] {
+  const at = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  const one = (problem: string): Violation[] => [{ pointer: at, problem }];
+  switch (error.keyword) {
+    case 'type': {
+      const types = Array.isArray(error.schema) ? (error.schema as string[]) : [String(error.schema)];
+      return one(`must be ${types.join(' or ')}, got ${typeOf(error.data)}`);
+    }
+    case 'enum':
+      return one(`must be one of ${JSON.stringify(error.schema)}`);
+    case 'minLength':
+      return one(`must be at least ${String(params.limit)} characters long`);
+    case 'maxLength':
+      return one(`must be at most ${String(params.limit)} characters long`);
+    case 'pattern':
+      return one(`must match the pattern ${String(params.pattern)}`);
+    case 'minimum':
+    case 'maximum':
+      return one(`must be ${String(params.comparison)} ${String(params.limit)}`);
+    case 'multipleOf':
+      return one(`must be a multiple of ${String(params.multipleOf)}`);
+    case 'minItems':
+      return one(`must have at least ${String(params.limit)} items`);
+    case 'maxItems':
+      return one(`must have at most ${String(params.limit)} items`);
+    case 'uniqueItems':
+      return one('must not contain duplicate items');
+    case 'minProperties':
+      return one(`must have at least ${String(params.limit)} properties`);
+    case 'maxProperties':
+      return one(`must have at most ${String(params.limit)} properties`);
+    case 'dependencies':
+      return one(
+        `must have property ${JSON.stringify(params.missingProperty)} when property ` +
+          `${JSON.stringify(params.property)} is present`,
+      );
+    case 'additionalProperties':
+      return [
+        {
+          pointer: `${at}/${escapePointer(String(params.additionalProperty))}`,
+          problem: 'is not allowed (additionalProperties)',
+        },
+      ];
+    case 'additionalItems': {
+      const limit = Number(params.limit);
+      const length = Array.isArray(error.data) ? error.data.length : limit;
+      return Array.from({ length: Math.max(0, length - limit) }, (_, i) => ({
+        pointer: `${at}/${limit + i}`,
+        problem: 'is not allowed (additionalItems)',
+      }));
+    }
+    case 'anyOf':
+      return one('must match at least one schema of anyOf');
+    case 'oneOf': {
+      const passing = params.passingSchemas;
+      return one(
+        `must match exactly one schema of oneOf (matched ${Array.isArray(passing) ? passing.length : 0})`,
+      );
+    }
+    case 'not':
+      return one('must not match the schema of not');
+    default:
+      return one(error.message ?? `fails ${error.keyword}`);
   }
 }
 
-function hasType(value: unknown, type: string): boolean {
-  switch (type) {
-    case 'object':
-      return isObject(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'null':
-      return value === null;
-    case 'any':
-      return true;
-    default:
-      return false;
+/** Keywords whose value is a map of names to subschemas. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', 'dependencies']);
+/** Keywords whose value is a subschema. */
+const SUBSCHEMAS = new Set(['not', 'additionalProperties', 'additionalItems']);
+
+/** Whether an error's schema path goes through a branch of `anyOf` or `oneOf` (not the combinator itself). */
+function insideCombinator(schemaPath: string): boolean {
+  const segments = schemaPath.replace(/^#\/?/, '').split('/');
+  let i = 0;
+  while (i < segments.length) {
+    const keyword = segments[i];
+    if (keyword === 'anyOf' || keyword === 'oneOf') return i + 1 < segments.length;
+    if (SCHEMA_MAPS.has(keyword) || keyword === 'allOf') i += 2;
+    else if (keyword === 'items') i += /^\d+$/.test(segments[i + 1] ?? '') ? 2 : 1;
+    else if (SUBSCHEMAS.has(keyword)) i += 1;
+    else return false;
   }
+  return false;
+}
+
+/**
+ * Orders violations by the position of what they are about in the document: a value before its contents,
+ * object members in their order, array items by index; violations of one value keep Ajv's order.
+ */
+function sortByDocumentOrder(violations: readonly Violation[], document: unknown): Violation[] {
+  const keyed = violations.map((violation, index) => ({
+    violation,
+    index,
+    position: positionOf(violation.pointer, document),
+  }));
+  keyed.sort((a, b) => {
+    const n = Math.min(a.position.length, b.position.length);
+    for (let i = 0; i < n; i++) {
+      if (a.position[i] !== b.position[i]) return a.position[i] - b.position[i];
+    }
+    return a.position.length - b.position.length || a.index - b.index;
+  });
+  return keyed.map((k) => k.violation);
+}
+
+/** The index of each step of a JSON pointer in its container (member order for objects). */
+function positionOf(pointer: string, document: unknown): number[] {
+  const position: number[] = [];
+  let current = document;
+  for (const raw of pointer.split('/').slice(1)) {
+    const step = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(current)) {
+      position.push(Number(step));
+      current = current[Number(step)];
+    } else if (typeof current === 'object' && current !== null) {
+      const keys = Object.keys(current);
+      const index = keys.indexOf(step);
+      position.push(index < 0 ? keys.length : index);
+      current = index < 0 ? undefined : (current as Record<string, unknown>)[step];
+    } else {
+      position.push(0);
+    }
+  }
+  return position;
 }
 
 function typeOf(value: unknown): string {
@@ -200,40 +268,16 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const keys = Object.keys(a);
-    return (
-      keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]))
-    );
-  }
-  return false;
-}
-
-const compiled = new Map<string, RegExp>();
-
-/** ECMA-262 regular expression of a `pattern`, unanchored as JSON Schema specifies. */
-function compile(pattern: string): RegExp {
-  let regex = compiled.get(pattern);
-  if (!regex) {
-    try {
-      regex = new RegExp(pattern, 'u');
-    } catch {
-      regex = new RegExp(pattern);
-    }
-    compiled.set(pattern, regex);
-  }
-  return regex;
-}
-
 function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
+
+/** A `pattern` as a Unicode regular expression, or a plain one when it is not valid in Unicode mode. */
+function regExpOf(pattern: string, flags: string): RegExp {
+  try {
+    return new RegExp(pattern, flags);
+  } catch {
+    return new RegExp(pattern, flags.replace('u', ''));
+  }
+}
+regExpOf.code = 'new RegExp';

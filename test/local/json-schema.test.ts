@@ -1,4 +1,4 @@
-import { validateJsonSchema } from '../../local/json-schema';
+import { compileJsonSchema, JsonSchemaError, validateJsonSchema } from '../../local/json-schema';
 
 /** PlaceOrderInput as RequestSchema.fromZod renders it (draft 4). */
 const placeOrder = {
@@ -124,5 +124,54 @@ describe('validateJsonSchema', () => {
     expect(validateJsonSchema({ type: 'object', additionalProperties: false }, { 'a/b~c': 1 })).toEqual([
       '/a~1b~0c: is not allowed (additionalProperties)',
     ]);
+  });
+
+  it('reports only the type when a value has the wrong type, and only the combinator of failed branches', () => {
+    expect(validateJsonSchema({ type: 'string', enum: ['a'], allOf: [{ minLength: 2 }] }, 3)).toEqual([
+      '/: must be string, got integer',
+    ]);
+    expect(
+      validateJsonSchema(
+        {
+          anyOf: [
+            { type: 'string', minLength: 9 },
+            { type: 'object', required: ['a'] },
+          ],
+        },
+        'x',
+      ),
+    ).toEqual(['/: must match at least one schema of anyOf']);
+  });
+
+  it('resolves local $ref, checks tuples and draft-4 dependencies', () => {
+    const schema = {
+      definitions: { sku: { type: 'string', pattern: '^SKU-' } },
+      type: 'object',
+      properties: {
+        sku: { $ref: '#/definitions/sku' },
+        pair: { items: [{ type: 'integer' }], additionalItems: false },
+      },
+      dependencies: { sku: ['pair'] },
+    };
+    expect(validateJsonSchema(schema, { sku: 'SKU-1', pair: [1] })).toEqual([]);
+    expect(validateJsonSchema(schema, { sku: 'x' })).toEqual([
+      '/: must have property "pair" when property "sku" is present',
+      '/sku: must match the pattern ^SKU-',
+    ]);
+    expect(validateJsonSchema(schema, { pair: [1, 2, 3] })).toEqual([
+      '/pair/1: is not allowed (additionalItems)',
+      '/pair/2: is not allowed (additionalItems)',
+    ]);
+  });
+
+  it('compiles a schema once and reuses the validator for equal documents', () => {
+    const first = compileJsonSchema({ type: 'object', required: ['a', 'b'] });
+    expect(compileJsonSchema({ type: 'object', required: ['a', 'b'] })).toBe(first);
+    expect(first({})).toEqual(['/: is missing required properties ["a","b"]']);
+  });
+
+  it('accepts patterns that are not valid Unicode regular expressions, and refuses schemas Ajv cannot compile', () => {
+    expect(validateJsonSchema({ type: 'string', pattern: '^a\\-b$' }, 'a-b')).toEqual([]);
+    expect(() => compileJsonSchema({ $ref: 'https://example.com/models/Other' })).toThrow(JsonSchemaError);
   });
 });
