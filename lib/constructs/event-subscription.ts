@@ -10,6 +10,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { deadLetterAlarm, notify } from './alarms';
 import type { DataProtection } from './data-protection';
+import type { EventContract } from '../../functions/shared/events/contract';
+import { eventTypesOf } from './event-contracts';
 import type { EventType } from './event-type';
 import type { LogLevel } from './service-function';
 import { InvocationMode, ServiceFunction } from './service-function';
@@ -28,8 +30,12 @@ export interface EventSubscriptionProps {
   readonly metricsNamespace: string;
   /** The bus the events arrive on. */
   readonly eventBus: events.IEventBus;
-  /** The event types delivered to this consumer. */
-  readonly events: EventType[];
+  /**
+   * The contracts of the events delivered to this consumer, e.g. `[OrderPlaced]` (imported from the
+   * producer's contracts): each rule matches the contract's producer (`source` `{app}.{producer}`) and type
+   * (`detail-type`). A contract listed twice fails synth.
+   */
+  readonly events: EventContract[];
   /** Handler file of the consumer function. */
   readonly entry: string;
   /**
@@ -116,6 +122,8 @@ export interface EventSubscriptionProps {
  * of the oldest message.
  */
 export class EventSubscription extends Construct {
+  /** The event types delivered, from the contracts in `events`. */
+  public readonly eventTypes: readonly EventType[];
   public readonly rule: events.Rule;
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
@@ -127,6 +135,7 @@ export class EventSubscription extends Construct {
     super(scope, id);
     if (props.events.length === 0)
       fail('EventSubscription', 'events', [], 'subscribe to at least one event type');
+    this.eventTypes = eventTypesOf('EventSubscription', 'events', props.events);
     if (!(props.encryptionKey instanceof kms.Key)) {
       // EventBridge may use the key only if its key policy says so (added below), and an imported key's
       // policy cannot be changed here: deliveries would fail silently.
@@ -187,10 +196,10 @@ export class EventSubscription extends Construct {
 
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: props.eventBus,
-      description: `${props.serviceName} ${id}: ${props.events.map(String).join(', ')}`,
+      description: `${props.serviceName} ${id}: ${this.eventTypes.map(String).join(', ')}`,
       eventPattern: {
-        source: [...new Set(props.events.map((e) => e.sourceIn(props.appName)))],
-        detailType: [...new Set(props.events.map((e) => e.name))],
+        source: [...new Set(this.eventTypes.map((e) => e.sourceIn(props.appName)))],
+        detailType: [...new Set(this.eventTypes.map((e) => e.name))],
       },
     });
     this.rule.addTarget(
@@ -204,7 +213,7 @@ export class EventSubscription extends Construct {
       entry: props.entry,
       serviceName: props.serviceName,
       metricsNamespace: props.metricsNamespace,
-      description: `${props.serviceName}: consumes ${props.events.map((e) => e.name).join(', ')}`,
+      description: `${props.serviceName}: consumes ${this.eventTypes.map((e) => e.name).join(', ')}`,
       timeout,
       memorySize: props.memorySize,
       logLevel: props.logLevel,

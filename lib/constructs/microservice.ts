@@ -6,16 +6,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
+import type { EventContract } from '../../functions/shared/events/contract';
+import { eventTypesOf } from './event-contracts';
 import { EventType } from './event-type';
 import { EventSubscription } from './event-subscription';
 import type { IPlatform } from './platform';
+import { Platform } from './platform';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
 import type { LogLevel } from './service-function';
 import { FunctionBundler } from './function-bundler';
 import { ServiceFunction } from './service-function';
 import { TransactionalOutbox } from './transactional-outbox';
 import { OutboxAttribute } from '../../functions/shared/events/outbox-format';
-import { fail, nagResourceName, requireIntegerInRange, requireMatch } from './validation';
+import { fail, invalid, nagResourceName, requireIntegerInRange, requireMatch } from './validation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /** HTTP methods a route can use. */
@@ -107,8 +110,13 @@ export class ServiceCall {
 export interface SubscriptionDefinition {
   /** Construct id and name of the consumer, e.g. `reserve-stock`; keep it stable. */
   readonly id: string;
-  /** Event types delivered to it. */
-  readonly events: EventType[];
+  /**
+   * Contracts of the events delivered to it, e.g. `[OrderPlaced, OrderCancelled]` imported from the
+   * producers' contracts (`cdk-microservices/contracts` for the reference system's). The rule matches each
+   * contract's producer and type. When the producing service is in the same app, synth fails unless it
+   * lists the contract in its `publishes`.
+   */
+  readonly events: EventContract[];
   /** Handler file of the consumer. */
   readonly entry: string;
   /**
@@ -274,11 +282,12 @@ export interface MicroserviceProps {
   /** The routes; each gets its own function. */
   readonly routes: RouteProps[];
   /**
-   * Names of the events the service publishes through its transactional outbox (e.g. `OrderPlaced`).
-   * Turns on the table stream, outbox TTL and a {@link TransactionalOutbox}.
+   * Contracts of the events the service publishes through its transactional outbox, e.g.
+   * `[OrderPlaced, OrderCancelled]` (defined with `defineContract`). Each contract's `producer` must be this
+   * service's `serviceName`. Turns on the table stream, outbox TTL and a {@link TransactionalOutbox}.
    * @default - publishes nothing
    */
-  readonly publishes?: string[];
+  readonly publishes?: EventContract[];
   /**
    * Asynchronous consumers, each an {@link EventSubscription}.
    * @default - none
@@ -337,6 +346,27 @@ const ROUTE_ID = /^[a-z][a-z0-9-]{0,62}$/;
 /** API Gateway REST integrations time out after 29 seconds. */
 const MAX_ROUTE_TIMEOUT_SECONDS = 29;
 
+/**
+ * Construct metadata type under which a {@link Microservice} records the scopes its routes require, for tools
+ * that read the cloud assembly (the local runtime's stand-in platform and `check`): in `manifest.json`, the
+ * stack's metadata at the service's path holds `{ type: ROUTE_SCOPES_METADATA, data: RouteScopes }`.
+ */
+export const ROUTE_SCOPES_METADATA = 'cdk-microservices:route-scopes';
+
+/** What {@link ROUTE_SCOPES_METADATA} records: the platform a service attaches to and its routes' scopes. */
+export interface RouteScopes {
+  /** Application name of the platform. */
+  readonly appName: string;
+  /** Environment name of the platform. */
+  readonly envName: string;
+  /** The service. */
+  readonly serviceName: string;
+  /** Every scope name the routes require, sorted, without the resource-server prefix. */
+  readonly scopes: string[];
+  /** Each route protected by scopes, with the scope names it accepts (a token needs one of them). */
+  readonly routes: Array<{ readonly method: HttpMethod; readonly path: string; readonly scopes: string[] }>;
+}
+
 /** Registry keys a microservice publishes under `/{app}/{env}/{service}/`. */
 export enum ServiceRegistryKey {
   API_URL = 'api-url',
@@ -372,10 +402,13 @@ export class Microservice extends Construct {
   public readonly outbox?: TransactionalOutbox;
   /** Asynchronous consumers by id. */
   public readonly subscriptions: Record<string, EventSubscription> = {};
+  /** The event types the service publishes (from the contracts in `publishes`). */
+  public readonly publishedEvents: readonly EventType[];
   /** EventBridge source of the service's events: `{app}.{service}`. */
   public readonly eventSource: string;
 
   private readonly props: MicroserviceProps;
+  private readonly routes: readonly ResolvedRoute[];
 
   /**
    * Every handler file a service declares (routes, then subscriptions). Apps that create several services
@@ -390,6 +423,7 @@ export class Microservice extends Construct {
     this.props = props;
     ServiceRegistry.validateServiceName('Microservice', props.serviceName);
     const routes = validateRoutes(props);
+    this.routes = routes;
     // All of this service's handlers are bundled in the one esbuild build its first function triggers.
     FunctionBundler.of(this).prepare(Microservice.entriesOf(props));
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
@@ -417,8 +451,29 @@ export class Microservice extends Construct {
         enableKeyRotation: true,
         removalPolicy,
       });
-    const publishes = props.publishes ?? [];
-    publishes.forEach((name) => EventType.of(props.serviceName, name));
+    this.publishedEvents = eventTypesOf('Microservice', 'publishes', props.publishes ?? []);
+    this.publishedEvents.forEach((event, i) => {
+      if (event.producer !== props.serviceName) {
+        fail(
+          'Microservice',
+          `publishes[${i}].producer`,
+          event.producer,
+          `the ${event.name} contract is produced by "${event.producer}"; service "${props.serviceName}" may publish only contracts whose producer is "${props.serviceName}"`,
+        );
+      }
+    });
+    const publishes = [...new Set(this.publishedEvents.map((event) => event.name))];
+    (props.subscriptions ?? []).forEach((subscription, i) =>
+      eventTypesOf('Microservice', `subscriptions[${i}].events`, subscription.events ?? []),
+    );
+    if (props.platform.declaredScopes) {
+      const [problem] = undeclaredScopes(props, routes, props.platform.declaredScopes);
+      if (problem) throw new Error(problem);
+    }
+    this.node.addMetadata(ROUTE_SCOPES_METADATA, routeScopes(props, routes));
+    // What only the whole app knows (a platform or a producing service defined elsewhere in it) is checked
+    // when the app synthesizes.
+    this.node.addValidation({ validate: () => this.validateAgainstApp() });
     if (
       publishes.length > 0 &&
       props.timeToLiveAttribute &&
@@ -559,7 +614,7 @@ export class Microservice extends Construct {
                 }),
               }
             : undefined,
-          ...authorizationOf(route.access, this.authorizer, platform.resourceServerIdentifier),
+          ...authorizationOf(route.access, this.authorizer, platform),
         },
       );
       if (route.access.isIam) {
@@ -734,6 +789,79 @@ export class Microservice extends Construct {
   public get url(): string {
     return this.api.url;
   }
+
+  /**
+   * Checks against the rest of the app, at synth: when the service attaches by name to a platform that is a
+   * {@link Platform} of this app (same app and environment names), its routes' scopes must be declared
+   * there; when a subscribed event's producer is a service of this app, that service must publish it.
+   */
+  private validateAgainstApp(): string[] {
+    const { platform } = this.props;
+    const sameEnvironment = (other: IPlatform) =>
+      other.appName === platform.appName && other.envName === platform.envName;
+    const constructs = this.node.root.node.findAll();
+    const errors: string[] = [];
+    if (!platform.declaredScopes) {
+      const platforms = constructs.filter((c): c is Platform => c instanceof Platform && sameEnvironment(c));
+      if (platforms.length > 0) {
+        const declared = [...new Set(platforms.flatMap((p) => p.declaredScopes))];
+        errors.push(...undeclaredScopes(this.props, this.routes, declared));
+      }
+    }
+    const services = constructs.filter(
+      (c): c is Microservice => c instanceof Microservice && sameEnvironment(c.props.platform),
+    );
+    (this.props.subscriptions ?? []).forEach((subscription, i) => {
+      eventTypesOf('Microservice', `subscriptions[${i}].events`, subscription.events).forEach((event, j) => {
+        const producer = services.find((s) => s.serviceName === event.producer);
+        if (!producer || producer.publishedEvents.some((published) => published.equals(event))) return;
+        errors.push(
+          invalid(
+            'Microservice',
+            `subscriptions[${i}].events[${j}]`,
+            `${event} v${event.version}`,
+            `service "${this.serviceName}" subscribes to an event that service "${producer.serviceName}" of this app (${platform.appName}/${platform.envName}) does not publish (its publishes: ${producer.publishedEvents.map((e) => `${e.name} v${e.version}`).join(', ') || 'none'})`,
+          ),
+        );
+      });
+    });
+    return errors;
+  }
+}
+
+/** One message per route scope that `declared` lacks, naming the route, the scope and the declared ones. */
+function undeclaredScopes(
+  props: MicroserviceProps,
+  routes: readonly ResolvedRoute[],
+  declared: readonly string[],
+): string[] {
+  const { platform } = props;
+  return routes.flatMap((route, i) =>
+    route.access.scopeNames
+      .filter((scope) => !declared.includes(scope))
+      .map((scope) =>
+        invalid(
+          'Microservice',
+          `routes[${i}].access`,
+          scope,
+          `${route.method} ${route.path} of service "${props.serviceName}" requires a scope that platform ${platform.appName}/${platform.envName} does not declare (declared: ${declared.join(', ') || 'none'}); add it to the platform's scopes or use a declared one`,
+        ),
+      ),
+  );
+}
+
+/** The record of {@link ROUTE_SCOPES_METADATA}. */
+function routeScopes(props: MicroserviceProps, routes: readonly ResolvedRoute[]): RouteScopes {
+  const protectedRoutes = routes
+    .filter((route) => route.access.scopeNames.length > 0)
+    .map((route) => ({ method: route.method, path: route.path, scopes: [...route.access.scopeNames] }));
+  return {
+    appName: props.platform.appName,
+    envName: props.platform.envName,
+    serviceName: props.serviceName,
+    scopes: [...new Set(protectedRoutes.flatMap((route) => route.scopes))].sort(),
+    routes: protectedRoutes,
+  };
 }
 
 interface ResolvedRoute extends RouteProps {
@@ -759,10 +887,20 @@ function warmThroughputOf(throughput: TableThroughput | undefined): dynamodb.War
 function validateRoutes(props: MicroserviceProps): ResolvedRoute[] {
   if (!props.routes || props.routes.length === 0)
     fail('Microservice', 'routes', props.routes, 'declare at least one route');
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   const ids = new Set<string>();
+  // The variable path part under each parent path, as API Gateway allows one per level.
+  const variables = new Map<string, { name: string; index: number; path: string }>();
   return props.routes.map((route, i) => {
     const where = `routes[${i}]`;
+    if (/\{[^}]*\+\}/.test(route.path)) {
+      fail(
+        'Microservice',
+        `${where}.path`,
+        route.path,
+        'greedy path variables such as {proxy+} are not supported: declare each route, served by its own function',
+      );
+    }
     requireMatch(
       'Microservice',
       `${where}.path`,
@@ -779,8 +917,32 @@ function validateRoutes(props: MicroserviceProps): ResolvedRoute[] {
       );
     }
     const key = `${route.method} ${route.path}`;
-    if (seen.has(key)) fail('Microservice', `${where}`, key, 'is declared twice');
-    seen.add(key);
+    if (seen.has(key)) {
+      fail(
+        'Microservice',
+        `${where}`,
+        key,
+        `is declared twice in service "${props.serviceName}" (also routes[${seen.get(key)}]); API Gateway allows one method per path`,
+      );
+    }
+    seen.set(key, i);
+    const segments = route.path.split('/').slice(1);
+    segments.forEach((segment, depth) => {
+      if (!segment.startsWith('{')) return;
+      const parent = `/${segments.slice(0, depth).join('/')}`;
+      const name = segment.slice(1, -1);
+      const sibling = variables.get(parent);
+      if (!sibling) {
+        variables.set(parent, { name, index: i, path: route.path });
+      } else if (sibling.name !== name) {
+        fail(
+          'Microservice',
+          `${where}.path`,
+          route.path,
+          `service "${props.serviceName}": its path parameter {${name}} is a sibling of {${sibling.name}} in routes[${sibling.index}].path "${sibling.path}"; API Gateway allows one variable path part per level (the deployment fails with "A sibling ({${sibling.name}}) of this resource already has a variable path part"), so give both the same name`,
+        );
+      }
+    });
     const id = route.id ?? routeId(route.method, route.path);
     requireMatch(
       'Microservice',
@@ -926,10 +1088,12 @@ function grantTableAccess(
 function authorizationOf(
   access: RouteAccess,
   authorizer: apigateway.IAuthorizer | undefined,
-  resourceServerIdentifier: string,
+  platform: IPlatform,
 ): Pick<apigateway.MethodOptions, 'authorizationType' | 'authorizer' | 'authorizationScopes'> {
   if (access.isPublic) return { authorizationType: apigateway.AuthorizationType.NONE };
   if (access.isIam) return { authorizationType: apigateway.AuthorizationType.IAM };
+  // Read only here: a platform attached by name adds a registry parameter for what a service reads.
+  const { resourceServerIdentifier } = platform;
   return {
     authorizationType: apigateway.AuthorizationType.COGNITO,
     authorizer,

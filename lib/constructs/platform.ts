@@ -49,6 +49,13 @@ export interface IPlatform {
   readonly userPool: cognito.IUserPool;
   /** Identifier of the Cognito resource server; a scope on the wire is `{identifier}/{scope}`. */
   readonly resourceServerIdentifier: string;
+  /**
+   * Names of the scopes the resource server declares, when they are known at synth. A {@link Microservice}
+   * whose route requires a scope not in this list fails synth.
+   * @default - unknown (a platform attached by name): the routes' scopes are checked at synth only against a
+   * {@link Platform} of the same app and environment in the same CDK app, else by the local runtime
+   */
+  readonly declaredScopes?: readonly string[];
   /** The application's custom event bus. */
   readonly eventBus: events.IEventBus;
   /** The platform's KMS key (alarm topic and shared encrypted resources). */
@@ -244,6 +251,8 @@ export class Platform extends Construct implements IPlatform {
   public readonly envName: string;
   public readonly metricsNamespace: string;
   public readonly resourceServerIdentifier: string;
+  /** Names of the scopes of the resource server (`scopes[].name`), which routes may require. */
+  public readonly declaredScopes: readonly string[];
   public readonly userPool: cognito.UserPool;
   /** The app client end users sign in with. */
   public readonly userPoolClient: cognito.UserPoolClient;
@@ -300,6 +309,7 @@ export class Platform extends Construct implements IPlatform {
       'printable ASCII without spaces, quotes or backslashes',
     );
     const grants = scopeGrants(props, this.resourceServerIdentifier);
+    this.declaredScopes = (props.scopes ?? []).map((scope) => scope.name);
     const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
     const removalPolicy = removalPolicyFor(dataProtection);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;

@@ -11,14 +11,27 @@ export interface CatalogueEntry {
   readonly consumers: string[];
 }
 
-/** Joins the event contracts with the services' declared publications and subscriptions. */
-export function eventCatalogue(services: readonly ServiceDefinition[]): CatalogueEntry[] {
-  return EVENT_CONTRACTS.map((contract) => ({
+/** True when `a` and `b` are the same contract: same producer, type and version. */
+function sameContract(a: EventContract, b: EventContract): boolean {
+  return a.producer === b.producer && a.type === b.type && a.version === b.version;
+}
+
+/**
+ * Joins the event contracts with the services' declared publications and subscriptions (both hold the
+ * contract objects, so a service that lists a contract is matched by its producer, type and version).
+ */
+export function eventCatalogue(
+  services: readonly ServiceDefinition[],
+  contracts: readonly EventContract[] = EVENT_CONTRACTS,
+): CatalogueEntry[] {
+  return contracts.map((contract) => ({
     contract,
-    publishers: services.filter((s) => (s.publishes ?? []).includes(contract.type)).map((s) => s.serviceName),
+    publishers: services
+      .filter((s) => (s.publishes ?? []).some((c) => sameContract(c, contract)))
+      .map((s) => s.serviceName),
     consumers: services.flatMap((s) =>
       (s.subscriptions ?? [])
-        .filter((sub) => sub.events.some((e) => e.name === contract.type && e.producer === contract.producer))
+        .filter((sub) => sub.events.some((c) => sameContract(c, contract)))
         .map((sub) => `${s.serviceName}/${sub.id}`),
     ),
   }));

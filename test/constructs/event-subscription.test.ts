@@ -2,6 +2,10 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as z from 'zod/mini';
+import { OrderCancelled, OrderPlaced } from '../../functions/contracts/events';
+import type { EventContract } from '../../functions/shared/events/contract';
+import { defineContract } from '../../functions/shared/events/contract';
 import type { EventSubscriptionProps } from '../../lib';
 import { EventSubscription, EventType } from '../../lib';
 import { appWithoutBundling, HEALTH_HANDLER } from '../helpers';
@@ -13,7 +17,7 @@ function build(overrides: Partial<EventSubscriptionProps> = {}) {
     appName: 'Shop',
     metricsNamespace: 'Shop',
     eventBus: new events.EventBus(stack, 'Bus'),
-    events: [EventType.of('orders', 'OrderPlaced')],
+    events: [OrderPlaced],
     entry: HEALTH_HANDLER,
     encryptionKey: new kms.Key(stack, 'Key'),
     timeout: Duration.seconds(20),
@@ -116,7 +120,7 @@ describe('EventSubscription', () => {
           appName: 'Shop',
           metricsNamespace: 'Shop',
           eventBus: new events.EventBus(stack, 'Bus'),
-          events: [EventType.of('orders', 'OrderPlaced')],
+          events: [OrderPlaced],
           entry: HEALTH_HANDLER,
           encryptionKey: kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/abc'),
         }),
@@ -165,14 +169,65 @@ describe('EventSubscription', () => {
   it('fails when it subscribes to nothing', () => {
     expect(() => build({ events: [] })).toThrow(/invalid events \[\]/);
   });
-});
 
-describe('EventType', () => {
-  it('derives the EventBridge source from app and producer', () => {
-    expect(EventType.of('orders', 'OrderPlaced').sourceIn('Shop')).toBe('shop.orders');
+  it('matches every contract by its producer and type', () => {
+    const { template: both } = build({ events: [OrderPlaced, OrderCancelled] });
+    both.hasResourceProperties('AWS::Events::Rule', {
+      Description: 'inventory ReserveStock: orders.OrderPlaced, orders.OrderCancelled',
+      EventPattern: { source: ['shop.orders'], 'detail-type': ['OrderPlaced', 'OrderCancelled'] },
+    });
   });
 
-  it('fails when the event name is not PascalCase', () => {
-    expect(() => EventType.of('orders', 'order_placed')).toThrow(/EventType: invalid name "order_placed"/);
+  it('fails when a contract is listed twice', () => {
+    expect(() => build({ events: [OrderPlaced, OrderPlaced] })).toThrow(
+      /EventSubscription: invalid events\[1\] "orders.OrderPlaced v1": is listed twice \(also events\[0\]\)/,
+    );
+  });
+
+  it("fails when an event is given by name instead of its contract (the props' former shape)", () => {
+    expect(() => build({ events: ['OrderPlaced' as unknown as EventContract] })).toThrow(
+      /EventSubscription: invalid events\[0\] "OrderPlaced": pass the event contract object/,
+    );
+  });
+});
+
+const contract = (overrides: Partial<EventContract>): EventContract =>
+  defineContract({
+    type: 'PaymentCaptured',
+    version: 1,
+    producer: 'payments',
+    description: 'A payment was captured.',
+    schema: z.object({ paymentId: z.string() }),
+    ...overrides,
+  });
+
+describe('EventType', () => {
+  it("takes producer, name and version from the contract and derives the bus source from the app's name", () => {
+    const type = EventType.fromContract(OrderPlaced);
+    expect({ producer: type.producer, name: type.name, version: type.version }).toEqual({
+      producer: 'orders',
+      name: 'OrderPlaced',
+      version: 1,
+    });
+    expect(type.sourceIn('Shop')).toBe('shop.orders');
+    expect(String(type)).toBe('orders.OrderPlaced');
+  });
+
+  it('fails when the contract type is not PascalCase', () => {
+    expect(() => EventType.fromContract(contract({ type: 'payment_captured' }))).toThrow(
+      /EventType: invalid contract\.type "payment_captured": use a PascalCase event name/,
+    );
+  });
+
+  it('fails when the contract producer is not a service name', () => {
+    expect(() => EventType.fromContract(contract({ producer: 'Payments' }))).toThrow(
+      /EventType: invalid contract\.producer "Payments": use the producing service name/,
+    );
+  });
+
+  it('fails when the contract version is not a whole number of at least 1', () => {
+    expect(() => EventType.fromContract(contract({ version: 0 }))).toThrow(
+      /EventType: invalid contract\.version 0: must be a whole number of at least 1/,
+    );
   });
 });

@@ -1,7 +1,14 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import {
+  OrderCancelled,
+  OrderPlaced,
+  StockReserved,
+  type EventContract,
+} from '../../functions/contracts/events';
 import type { MicroserviceProps } from '../../lib';
-import { AccessMode, EventType, HttpMethod, Microservice, RouteAccess, ServiceCall } from '../../lib';
+import { AccessMode, HttpMethod, Microservice, PlatformReference, RouteAccess, ServiceCall } from '../../lib';
 import { addSecurityChecks } from '../../lib/stacks/shop-system';
 import { HEALTH_HANDLER, serviceStack } from '../helpers';
 
@@ -14,11 +21,11 @@ function build(overrides: Partial<MicroserviceProps> = {}) {
     globalSecondaryIndexes: [
       { indexName: 'byCustomer', partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING } },
     ],
-    publishes: ['OrderPlaced'],
+    publishes: [OrderPlaced],
     subscriptions: [
       {
         id: 'stock-results',
-        events: [EventType.of('inventory', 'StockReserved')],
+        events: [StockReserved],
         entry: HEALTH_HANDLER,
         maxConcurrency: 3,
       },
@@ -127,16 +134,48 @@ describe('Microservice events and calls', () => {
     );
   });
 
-  it('fails when a published event name is not PascalCase', () => {
-    expect(() => build({ publishes: ['order-placed'] })).toThrow(/EventType: invalid name "order-placed"/);
+  it("fails when a published contract is another service's (its producer is not this service)", () => {
+    expect(() => build({ publishes: [OrderPlaced, StockReserved] })).toThrow(
+      /Microservice: invalid publishes\[1\]\.producer "inventory": the StockReserved contract is produced by "inventory"; service "orders" may publish only contracts whose producer is "orders"/,
+    );
+  });
+
+  it('fails when a published contract has a type that is not PascalCase', () => {
+    expect(() => build({ publishes: [{ ...OrderPlaced, type: 'order-placed' }] })).toThrow(
+      /Microservice: invalid publishes\[0\]\.type "order-placed": use a PascalCase event name/,
+    );
+  });
+
+  it('fails when an event is published by name instead of by contract', () => {
+    expect(() => build({ publishes: ['OrderPlaced' as unknown as EventContract] })).toThrow(
+      /Microservice: invalid publishes\[0\] "OrderPlaced": pass the event contract object/,
+    );
+  });
+
+  it('fails when a published contract is listed twice', () => {
+    expect(() => build({ publishes: [OrderPlaced, OrderPlaced] })).toThrow(
+      /Microservice: invalid publishes\[1\] "orders.OrderPlaced v1": is listed twice/,
+    );
+  });
+
+  it('fails when a subscribed contract is invalid, naming the subscription', () => {
+    expect(() =>
+      build({
+        subscriptions: [
+          {
+            id: 'stock-results',
+            events: [{ ...StockReserved, producer: 'Inventory' }],
+            entry: HEALTH_HANDLER,
+          },
+        ],
+      }),
+    ).toThrow(/Microservice: invalid subscriptions\[0\]\.events\[0\]\.producer "Inventory"/);
   });
 
   it('fails when a subscription reuses a route id', () => {
     expect(() =>
       build({
-        subscriptions: [
-          { id: 'post-orders', events: [EventType.of('inventory', 'StockReserved')], entry: HEALTH_HANDLER },
-        ],
+        subscriptions: [{ id: 'post-orders', events: [StockReserved], entry: HEALTH_HANDLER }],
       }),
     ).toThrow(/invalid subscriptions\[\]\.id "post-orders": is used by another route or subscription/);
   });
@@ -144,6 +183,46 @@ describe('Microservice events and calls', () => {
   it('fails when a service call path is not a route path', () => {
     expect(() => ServiceCall.to('users', HttpMethod.GET, 'customers')).toThrow(
       /ServiceCall: invalid path "customers"/,
+    );
+  });
+});
+
+describe('Microservice subscriptions to a producer in the same app', () => {
+  /** orders (publishing OrderPlaced) and inventory (subscribing to `events`), each in its own stack. */
+  function twoServices(events: EventContract[]) {
+    const { app, stack: ordersStack, platform } = serviceStack('Shop-test-Orders');
+    new Microservice(ordersStack, 'Service', {
+      serviceName: 'orders',
+      platform,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      publishes: [OrderPlaced],
+      routes: [
+        { method: HttpMethod.GET, path: '/health', entry: HEALTH_HANDLER, access: RouteAccess.PUBLIC },
+      ],
+    });
+    const inventoryStack = new Stack(app, 'Shop-test-Inventory');
+    new Microservice(inventoryStack, 'Service', {
+      serviceName: 'inventory',
+      platform: PlatformReference.fromRegistry(inventoryStack, 'Platform', {
+        appName: 'Shop',
+        envName: 'test',
+      }),
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      routes: [
+        { method: HttpMethod.GET, path: '/health', entry: HEALTH_HANDLER, access: RouteAccess.PUBLIC },
+      ],
+      subscriptions: [{ id: 'reserve-stock', events, entry: HEALTH_HANDLER }],
+    });
+    return app;
+  }
+
+  it('synthesizes when the producing service publishes every subscribed contract', () => {
+    expect(() => twoServices([OrderPlaced]).synth()).not.toThrow();
+  });
+
+  it('fails synth when the producing service of the app does not publish a subscribed contract', () => {
+    expect(() => twoServices([OrderPlaced, OrderCancelled]).synth()).toThrow(
+      /Microservice: invalid subscriptions\[0\]\.events\[1\] "orders.OrderCancelled v1": service "inventory" subscribes to an event that service "orders" of this app \(Shop\/test\) does not publish \(its publishes: OrderPlaced v1\)/,
     );
   });
 });

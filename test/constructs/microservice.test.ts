@@ -1,10 +1,21 @@
-import { Duration } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { z } from 'zod';
-import type { MicroserviceProps, RouteProps } from '../../lib';
-import { AccessMode, DataProtection, HttpMethod, Microservice, RequestSchema, RouteAccess } from '../../lib';
-import { HEALTH_HANDLER, serviceStack } from '../helpers';
+import type { MicroserviceProps, RouteProps, RouteScopes } from '../../lib';
+import {
+  AccessMode,
+  DataProtection,
+  HttpMethod,
+  Microservice,
+  Platform,
+  PlatformReference,
+  RequestSchema,
+  ROUTE_SCOPES_METADATA,
+  RouteAccess,
+} from '../../lib';
+import { appWithoutBundling, HEALTH_HANDLER, serviceStack } from '../helpers';
 
 const ROUTES: RouteProps[] = [
   {
@@ -390,7 +401,7 @@ describe('Microservice', () => {
 
     it('fails when the same method and path are declared twice', () => {
       expect(() => build({ routes: [ROUTES[1], ROUTES[1]] })).toThrow(
-        /invalid routes\[1\] "POST \/widgets": is declared twice/,
+        /invalid routes\[1\] "POST \/widgets": is declared twice in service "widgets" \(also routes\[0\]\)/,
       );
     });
 
@@ -408,6 +419,134 @@ describe('Microservice', () => {
       expect(() => build({ throttle: { rateLimit: 10, burstLimit: 0.5 } })).toThrow(
         /invalid throttle\.burstLimit 0.5/,
       );
+    });
+  });
+
+  describe('route model (what API Gateway only rejects at deploy time)', () => {
+    const route = (method: HttpMethod, path: string): RouteProps => ({
+      method,
+      path,
+      entry: HEALTH_HANDLER,
+      access: RouteAccess.scopes('widgets.read'),
+    });
+
+    it('fails when sibling path parameters have different names, naming the service, both paths and both names', () => {
+      expect(() =>
+        build({
+          serviceName: 'payments',
+          routes: [
+            route(HttpMethod.GET, '/payments/{id}'),
+            route(HttpMethod.POST, '/payments/{paymentId}/refunds'),
+          ],
+        }),
+      ).toThrow(
+        /Microservice: invalid routes\[1\]\.path "\/payments\/\{paymentId\}\/refunds": service "payments": its path parameter \{paymentId\} is a sibling of \{id\} in routes\[0\]\.path "\/payments\/\{id\}"; API Gateway allows one variable path part per level/,
+      );
+    });
+
+    it('fails when the same path is declared twice under different parameter names', () => {
+      expect(() =>
+        build({
+          routes: [route(HttpMethod.GET, '/widgets/{id}'), route(HttpMethod.PUT, '/widgets/{widgetId}')],
+        }),
+      ).toThrow(/invalid routes\[1\]\.path "\/widgets\/\{widgetId\}": .*\{widgetId\} is a sibling of \{id\}/);
+    });
+
+    it('accepts nested routes that reuse the parameter name, and literal siblings of a parameter', () => {
+      const { template } = build({
+        routes: [
+          route(HttpMethod.GET, '/widgets/{id}'),
+          route(HttpMethod.POST, '/widgets/{id}/parts'),
+          route(HttpMethod.GET, '/widgets/{id}/parts/{partId}'),
+          route(HttpMethod.GET, '/widgets/search'),
+        ],
+      });
+      template.resourceCountIs('AWS::ApiGateway::Method', 4);
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{partId}' });
+    });
+
+    it('fails on a greedy path variable such as {proxy+}', () => {
+      expect(() => build({ routes: [route(HttpMethod.GET, '/files/{proxy+}')] })).toThrow(
+        /Microservice: invalid routes\[0\]\.path "\/files\/\{proxy\+\}": greedy path variables such as \{proxy\+\} are not supported/,
+      );
+    });
+  });
+
+  describe('route scopes and the platform', () => {
+    const WIDGET_SCOPES = [{ name: 'widgets.read', description: 'read' }];
+
+    it('fails at construction when a route scope is not declared by the Platform it attaches to', () => {
+      const stack = new Stack(appWithoutBundling(), 'Shop-test-All');
+      const platform = new Platform(stack, 'Platform', {
+        appName: 'Shop',
+        envName: 'test',
+        scopes: WIDGET_SCOPES,
+      });
+      expect(
+        () =>
+          new Microservice(stack, 'Service', {
+            serviceName: 'widgets',
+            platform,
+            partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+            routes: ROUTES,
+          }),
+      ).toThrow(
+        /Microservice: invalid routes\[1\]\.access "widgets.write": POST \/widgets of service "widgets" requires a scope that platform Shop\/test does not declare \(declared: widgets.read\)/,
+      );
+    });
+
+    it('fails synth when a service attached by name uses a scope the Platform of the same app does not declare', () => {
+      const app = appWithoutBundling();
+      new Platform(new Stack(app, 'Shop-test-Platform'), 'Platform', {
+        appName: 'Shop',
+        envName: 'test',
+        scopes: WIDGET_SCOPES,
+      });
+      const stack = new Stack(app, 'Shop-test-Widgets');
+      new Microservice(stack, 'Service', {
+        serviceName: 'widgets',
+        platform: PlatformReference.fromRegistry(stack, 'Platform', { appName: 'Shop', envName: 'test' }),
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        routes: ROUTES,
+      });
+      expect(() => app.synth()).toThrow(
+        /invalid routes\[1\]\.access "widgets.write": POST \/widgets of service "widgets" requires a scope that platform Shop\/test does not declare \(declared: widgets.read\)/,
+      );
+    });
+
+    it("does not check against a platform of another environment in the same app (nothing is known of the named one's scopes)", () => {
+      const app = appWithoutBundling();
+      new Platform(new Stack(app, 'Shop-prod-Platform'), 'Platform', {
+        appName: 'Shop',
+        envName: 'prod',
+        scopes: WIDGET_SCOPES,
+      });
+      const stack = new Stack(app, 'Shop-test-Widgets');
+      new Microservice(stack, 'Service', {
+        serviceName: 'widgets',
+        platform: PlatformReference.fromRegistry(stack, 'Platform', { appName: 'Shop', envName: 'test' }),
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        routes: ROUTES,
+      });
+      expect(() => app.synth()).not.toThrow();
+    });
+
+    it('records the scopes its routes require in the cloud assembly, for the local runtime and check', () => {
+      const { stack } = build();
+      const artifact = (stack.node.root as App).synth().getStackByName(stack.stackName);
+      const entries = artifact.findMetadataByType(ROUTE_SCOPES_METADATA);
+      expect(entries.map((entry) => entry.path)).toEqual([`/${stack.stackName}/Service`]);
+      const recorded = entries[0].data as unknown as RouteScopes;
+      expect(recorded).toEqual({
+        appName: 'Shop',
+        envName: 'test',
+        serviceName: 'widgets',
+        scopes: ['widgets.read', 'widgets.write'],
+        routes: [
+          { method: 'POST', path: '/widgets', scopes: ['widgets.write'] },
+          { method: 'GET', path: '/widgets/{id}', scopes: ['widgets.read'] },
+        ],
+      });
     });
   });
 });

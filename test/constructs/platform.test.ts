@@ -68,6 +68,10 @@ describe('Platform', () => {
       });
     });
 
+    it('exposes the names of its declared scopes, against which routes are checked', () => {
+      expect(build().platform.declaredScopes).toEqual(['users.read', 'users.write', 'inventory.admin']);
+    });
+
     it('declares the resource server scopes and the groups', () => {
       template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
         Identifier: 'api',

@@ -64,11 +64,11 @@ describe('event contracts between services', () => {
           const producer = services.find((s) => s.serviceName === event.producer);
           expect({
             consumer: `${consumer.serviceName}/${subscription.id}`,
-            event: String(event),
-            published: producer?.publishes?.includes(event.name),
+            event: `${event.producer}.${event.type}`,
+            published: producer?.publishes?.includes(event),
           }).toEqual({
             consumer: `${consumer.serviceName}/${subscription.id}`,
-            event: String(event),
+            event: `${event.producer}.${event.type}`,
             published: true,
           });
         }
@@ -76,11 +76,15 @@ describe('event contracts between services', () => {
     }
   });
 
-  it('every published event has a contract naming the publishing service as its producer', () => {
+  it('every published event is one of the catalogued contracts and names the publishing service as its producer', () => {
     for (const service of services) {
-      for (const type of service.publishes ?? []) {
-        expect({ type, producer: EVENT_CONTRACTS.find((c) => c.type === type)?.producer }).toEqual({
-          type,
+      for (const contract of service.publishes ?? []) {
+        expect({ type: contract.type, catalogued: EVENT_CONTRACTS.includes(contract) }).toEqual({
+          type: contract.type,
+          catalogued: true,
+        });
+        expect({ type: contract.type, producer: contract.producer }).toEqual({
+          type: contract.type,
           producer: service.serviceName,
         });
       }

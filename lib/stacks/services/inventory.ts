@@ -11,7 +11,6 @@ import {
 } from '../../../functions/contracts/events';
 import { SetStockInput } from '../../../functions/inventory/domain/stock';
 import type { EnvironmentConfig } from '../../config/environments';
-import { EventType } from '../../constructs/event-type';
 import { AccessMode, HttpMethod, RouteAccess } from '../../constructs/microservice';
 import { RequestSchema } from '../../constructs/request-schema';
 import type { ServiceDefinition } from '../service-stack';
@@ -32,7 +31,7 @@ export function inventoryService(config: EnvironmentConfig): ServiceDefinition {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     ...serviceDefaults(config),
     timeout: Duration.seconds(6),
-    publishes: [StockReserved.type, StockRejected.type, StockReleased.type],
+    publishes: [StockReserved, StockRejected, StockReleased],
     routes: [
       {
         method: HttpMethod.PUT,
@@ -53,13 +52,13 @@ export function inventoryService(config: EnvironmentConfig): ServiceDefinition {
     subscriptions: [
       {
         id: 'reserve-stock',
-        events: [EventType.of('orders', OrderPlaced.type)],
+        events: [OrderPlaced],
         entry: path.join(functions, 'reserve-stock.ts'),
         maxConcurrency: 10,
       },
       {
         id: 'release-stock',
-        events: [EventType.of('orders', OrderRejected.type), EventType.of('orders', OrderCancelled.type)],
+        events: [OrderRejected, OrderCancelled],
         entry: path.join(functions, 'release-stock.ts'),
         maxConcurrency: 5,
       },

@@ -12,7 +12,6 @@ import {
 import { BY_CUSTOMER_INDEX } from '../../../functions/orders/adapters/dynamodb-order-repository';
 import { PlaceOrderInput } from '../../../functions/orders/domain/order';
 import type { EnvironmentConfig } from '../../config/environments';
-import { EventType } from '../../constructs/event-type';
 import { AccessMode, HttpMethod, RouteAccess, ServiceCall } from '../../constructs/microservice';
 import { RequestSchema } from '../../constructs/request-schema';
 import type { ServiceDefinition } from '../service-stack';
@@ -40,7 +39,7 @@ export function ordersService(config: EnvironmentConfig): ServiceDefinition {
     ],
     ...serviceDefaults(config),
     timeout: Duration.seconds(10),
-    publishes: [OrderPlaced.type, OrderConfirmed.type, OrderRejected.type, OrderCancelled.type],
+    publishes: [OrderPlaced, OrderConfirmed, OrderRejected, OrderCancelled],
     routes: [
       {
         method: HttpMethod.POST,
@@ -77,10 +76,7 @@ export function ordersService(config: EnvironmentConfig): ServiceDefinition {
     subscriptions: [
       {
         id: 'stock-results',
-        events: [
-          EventType.of('inventory', StockReserved.type),
-          EventType.of('inventory', StockRejected.type),
-        ],
+        events: [StockReserved, StockRejected],
         entry: path.join(functions, 'on-stock-result.ts'),
         maxConcurrency: 5,
       },
