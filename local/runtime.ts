@@ -1,25 +1,28 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
 import {
   AdminAddUserToGroupCommand,
   AdminCreateUserCommand,
   AdminListGroupsForUserCommand,
   AdminSetUserPasswordCommand,
   CognitoIdentityProviderClient,
+  UsernameExistsException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { cdkJsonContext } from '../lib/config/cdk-context';
-import { loadEnvironmentConfig } from '../lib/config/environments';
-import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
+import { EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { LocalApiGateway } from './api-gateway';
+import type { CdkAppConfig } from './cli/cdk-app';
+import { readCdkApp, synthesizeApp } from './cli/cdk-app';
 import type { Emulator } from './emulator';
-import { callAwsJson, startEmulator } from './emulator';
+import { startEmulator } from './emulator';
 import { FunctionRunner } from './function-runner';
-import type { LocalSystem } from './model';
+import type { EmulatorEndpoint, LocalSystem } from './model';
 import { OutboxPipe } from './outbox-pipe';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
 import { provision } from './provisioner';
 import { QueuePoller } from './queue-poller';
+import type { AssemblyFacts } from './standin/assembly-facts';
+import { assemblyFacts, platformKey, provisioningOrder } from './standin/assembly-facts';
+import type { StandInPlatform } from './standin/platform';
 import { WebAclGuard } from './waf';
 
 /** A demo account created in the emulator's user pool. */
@@ -29,16 +32,37 @@ export interface DemoUser {
   readonly groups: readonly string[];
 }
 
+/** The demo accounts `dev` creates in the user pool (in each group the pool has). */
 export const DEMO_USERS: readonly DemoUser[] = [
   { username: 'demo@example.com', password: 'Demo-Passw0rd!', groups: ['customers'] },
   { username: 'admin@example.com', password: 'Admin-Passw0rd!', groups: ['admins'] },
 ];
 
+/** Options of {@link startLocalRuntime}. */
 export interface LocalRuntimeOptions {
+  /**
+   * Folder of the CDK app to run (holds `cdk.json`).
+   * @default process.cwd()
+   */
+  readonly appDir?: string;
+  /**
+   * Folders of more CDK apps run together with it in one emulator behind one gateway (`dev --with`), e.g. a
+   * checkout of the reference system next to a team's service.
+   * @default - none
+   */
+  readonly withApps?: readonly string[];
+  /**
+   * Where the app's `local` cloud assembly is synthesized (each `withApps` app's goes to its own `cdk.out.local`).
+   * @default {appDir}/cdk.out.local
+   */
+  readonly assemblyDir?: string;
+  /**
+   * Context the apps are synthesized with, over their `cdk.json` context.
+   * @default { env: 'local' }
+   */
+  readonly context?: Readonly<Record<string, unknown>>;
   /** API port (0 = a free port). @default 3000 */
   readonly port?: number;
-  /** Where the `local` cloud assembly is synthesized. @default cdk.out.local */
-  readonly assemblyDir?: string;
   /** Progress and log lines. @default console.log */
   readonly log?: (line: string) => void;
   /** Whether queue pollers and outbox pipes run continuously. @default true */
@@ -49,12 +73,38 @@ export interface LocalRuntimeOptions {
    * @default - on, unless the environment variable CDK_MICROSERVICES_ENFORCE is `off`
    */
   readonly enforce?: boolean;
+  /**
+   * Hot reload: handler code (the function runner's watch) and infrastructure code (the apps' `bin/` and `lib/`
+   * folders and `cdk.json`: re-synthesized and applied, table data kept).
+   * @default false
+   */
+  readonly watch?: boolean;
+}
+
+/** An app the runtime runs. */
+export interface LocalApp {
+  /** Folder of the app (holds cdk.json). */
+  readonly dir: string;
+  /** Where its `local` cloud assembly is. */
+  readonly assemblyDir: string;
+  /** Its stacks. */
+  readonly stacks: readonly string[];
+}
+
+/** What an infrastructure reload changed. */
+export interface ReloadResult {
+  /** Whether the new assemblies are served (false: synth or provisioning failed, the previous system is served). */
+  readonly applied: boolean;
+  /** One line per change (`+ route POST /payments/refunds`, `- queue ...`); empty when nothing changed. */
+  readonly changes: readonly string[];
+  readonly seconds: number;
 }
 
 /** The running system: where it listens and how to stop it. */
 export interface LocalRuntime {
   readonly apiUrl: string;
   readonly emulator: Emulator;
+  /** The system served now (replaced by an infrastructure reload). */
   readonly system: LocalSystem;
   readonly runner: FunctionRunner;
   readonly pollers: QueuePoller;
@@ -62,10 +112,19 @@ export interface LocalRuntime {
   readonly demoUsers: readonly DemoUser[];
   /** IAM enforcement (undefined when off). */
   readonly enforcement?: Enforcement;
+  /** The apps run, in provisioning order. */
+  readonly apps: readonly LocalApp[];
+  /** The stand-in platforms provisioned for platforms the apps attach to by name and none contains. */
+  readonly standIns: readonly StandInPlatform[];
+  /** Problems found in how the apps use their platforms (route scopes no platform declares), one line each. */
+  readonly problems: readonly string[];
+  /** Seconds from the call to ready. */
+  readonly startupSeconds: number;
+  /** Re-synthesizes every app and applies what changed into the same emulator (table data kept), same port. */
+  reload(reason?: string): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
-const ROOT = path.join(__dirname, '..');
 /** Types the runtime does not create but evaluates when enforcement is on (IAM, KMS, resource policies, WAF). */
 export const ENFORCED_TYPES: ReadonlySet<string> = new Set([
   'AWS::IAM::Role',
@@ -83,146 +142,526 @@ export const ENFORCED_TYPES: ReadonlySet<string> = new Set([
   'AWS::WAFv2::WebACLAssociation',
 ]);
 
-/** Synthesizes the `local` environment exactly as `cdk synth -c env=local` would (cdk-nag included). */
-export function synthesizeLocal(outdir: string): void {
-  fs.rmSync(outdir, { recursive: true, force: true });
-  const app = new App({ outdir, context: { ...cdkJsonContext(), env: 'local' } });
-  createShopSystem(app, loadEnvironmentConfig('local'));
-  addSecurityChecks(app);
-  app.synth();
+/** The default context of a local synth. */
+const LOCAL_CONTEXT = { env: 'local' };
+
+/** One app: its cdk.json and where its assembly goes. */
+interface AppEntry {
+  readonly config: CdkAppConfig;
+  readonly assemblyDir: string;
+}
+
+/** What serves requests now; torn down and rebuilt by a reload. */
+interface Serving {
+  readonly system: LocalSystem;
+  readonly runner: FunctionRunner;
+  readonly pollers: QueuePoller;
+  readonly pipes: readonly OutboxPipe[];
+  readonly enforcement?: Enforcement;
+  readonly gateway: LocalApiGateway;
+  readonly stopWatch?: () => void;
+}
+
+/** The assemblies to provision, in order, with the stand-ins and the problems found. */
+interface Plan {
+  readonly assemblies: readonly AssemblyFacts[];
+  readonly standIns: readonly StandInPlatform[];
+  readonly problems: readonly string[];
+  readonly apps: readonly LocalApp[];
 }
 
 /**
- * Brings the reference system up on one machine: synthesizes `local`, starts (or attaches to) the AWS
- * emulator, provisions everything from the synthesized templates, serves every API on one port, runs the
- * bundled handlers with their template environment, and drives queues and outbox pipes.
+ * Runs CDK apps on one machine: synthesizes each app's `local` environment by running its `cdk.json` `app`
+ * command (as `cdk synth -c env=local` would), starts (or attaches to) the AWS emulator, provisions a stand-in
+ * platform when an app attaches to one by name that no app contains, provisions every assembly from its templates,
+ * serves every API on one port (`http://127.0.0.1:{port}/{service}/...`), runs the bundled handlers with their
+ * template environment, and drives queues and outbox pipes.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const assemblyDir = options.assemblyDir ?? path.join(ROOT, 'cdk.out.local');
-  const started = Date.now();
-  const step = (label: string) => log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${label}`);
+  const runtime = new Runtime(options);
+  await runtime.start();
+  return runtime;
+}
 
-  step('Synthesizing the local environment (bundling every function with esbuild)...');
-  synthesizeLocal(assemblyDir);
-  step('Starting the AWS emulator...');
-  const emulator = await startEmulator();
-  const stopAll: Array<() => Promise<void>> = [() => emulator.stop()];
-  try {
-    step(
-      `Emulator at ${emulator.endpoint}${emulator.external ? ' (from AWS_ENDPOINT_URL)' : ' (moto_server)'}; provisioning from the templates...`,
+class Runtime implements LocalRuntime {
+  apiUrl = '';
+  emulator!: Emulator;
+  demoUsers = DEMO_USERS;
+  startupSeconds = 0;
+  private plan!: Plan;
+  private serving!: Serving;
+  private readonly entries: AppEntry[];
+  private readonly log: (line: string) => void;
+  private readonly enforce: boolean;
+  private readonly context: Readonly<Record<string, unknown>>;
+  private readonly started = Date.now();
+  private apiPort = 0;
+  private stopped = false;
+  private infrastructureWatch?: () => void;
+  private reloading: Promise<ReloadResult> = Promise.resolve({ applied: true, changes: [], seconds: 0 });
+
+  constructor(private readonly options: LocalRuntimeOptions) {
+    this.log = options.log ?? ((line: string) => console.log(line));
+    this.enforce = options.enforce ?? enforcementFromEnvironment();
+    this.context = options.context ?? LOCAL_CONTEXT;
+    const main = readCdkApp(options.appDir ?? process.cwd());
+    const others = (options.withApps ?? []).map((dir) => readCdkApp(dir));
+    const seen = new Set<string>();
+    this.entries = [];
+    for (const config of [...others, main]) {
+      if (seen.has(config.dir)) continue;
+      seen.add(config.dir);
+      const assemblyDir =
+        config === main && options.assemblyDir
+          ? path.resolve(options.assemblyDir)
+          : path.join(config.dir, 'cdk.out.local');
+      this.entries.push({ config, assemblyDir });
+    }
+  }
+
+  get system(): LocalSystem {
+    return this.serving.system;
+  }
+  get runner(): FunctionRunner {
+    return this.serving.runner;
+  }
+  get pollers(): QueuePoller {
+    return this.serving.pollers;
+  }
+  get pipes(): readonly OutboxPipe[] {
+    return this.serving.pipes;
+  }
+  get enforcement(): Enforcement | undefined {
+    return this.serving.enforcement;
+  }
+  get apps(): readonly LocalApp[] {
+    return this.plan.apps;
+  }
+  get standIns(): readonly StandInPlatform[] {
+    return this.plan.standIns;
+  }
+  get problems(): readonly string[] {
+    return this.plan.problems;
+  }
+
+  private step(label: string): void {
+    this.log(`[${((Date.now() - this.started) / 1000).toFixed(1)}s] ${label}`);
+  }
+
+  async start(): Promise<void> {
+    const names = this.entries.map((e) => path.basename(e.config.dir)).join(', ');
+    this.step(
+      `Synthesizing the local environment of ${this.entries.length === 1 ? names : `${this.entries.length} apps (${names})`} and starting the AWS emulator...`,
     );
-    for (const notice of emulator.notices) step(`Note: ${notice}`);
-    const port = options.port ?? Number(process.env.PORT ?? 3000);
-    // The API base URL must be known before provisioning (registry entries point at it); a free port is
-    // reserved first when port 0 is asked for.
-    const apiPort = port === 0 ? await freePort() : port;
-    const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
-    const enforce = options.enforce ?? enforcementFromEnvironment();
-    const system = await provision(assemblyDir, emulator, {
-      apiBaseUrl,
-      log: (line) => step(line),
-      ...(enforce ? { enforcedTypes: ENFORCED_TYPES } : {}),
-    });
-
-    let enforcement: Enforcement | undefined;
-    if (enforce) {
-      enforcement = await Enforcement.start(system, emulator, (line) => log(`  [iam] ${line}`));
-      stopAll.unshift(() => enforcement!.stop());
-      await removeDeniedRuleTargets(emulator, system, enforcement);
-      const denied = enforcement.denied().length;
-      step(
-        `IAM enforced: ${system.functions.size} functions call AWS through an authorizing proxy; ` +
-          `${enforcement.interactions.length} service interactions evaluated, ${denied} denied`,
+    // The emulator starts while the apps synthesize (both take seconds, neither needs the other).
+    const [emulator, synthesized] = await Promise.allSettled([startEmulator(), this.synthesizeAll('')]);
+    if (emulator.status === 'fulfilled') this.emulator = emulator.value;
+    if (synthesized.status === 'rejected') {
+      if (emulator.status === 'fulfilled') await emulator.value.stop().catch(() => undefined);
+      throw synthesized.reason;
+    }
+    if (emulator.status === 'rejected') throw emulator.reason;
+    try {
+      this.step(
+        `Emulator at ${this.emulator.endpoint}${this.emulator.external ? ' (from AWS_ENDPOINT_URL)' : ' (moto_server)'}`,
       );
-    } else {
-      step(
-        `Enforcement is OFF (--no-enforce or ${ENFORCE_VARIABLE}=off): IAM, KMS and WAF are not evaluated`,
+      for (const notice of this.emulator.notices) this.step(`Note: ${notice}`);
+      const port = this.options.port ?? Number(process.env.PORT ?? 3000);
+      // The API base URL must be known before provisioning (registry entries point at it); a free port is
+      // reserved first when port 0 is asked for.
+      this.apiPort = port === 0 ? await freePort() : port;
+      this.apiUrl = `http://127.0.0.1:${this.apiPort}`;
+      this.plan = await this.makePlan();
+      for (const line of this.describePlan(this.plan)) this.step(line);
+      const system = await this.provisionAll(this.plan);
+      this.serving = await this.serve(system);
+      if (system.identity)
+        await createDemoUsers(this.emulator, system.identity.userPoolId, system.identity.groups);
+      if (this.options.watch) this.watchInfrastructure();
+      this.startupSeconds = (Date.now() - this.started) / 1000;
+      this.step(`Ready: ${system.routes.length} routes on ${this.apiUrl}`);
+    } catch (error) {
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Synthesizes every app; `suffix` names a staging folder next to each assembly (reload). */
+  private async synthesizeAll(suffix: string): Promise<void> {
+    const results = await Promise.allSettled(
+      this.entries.map((entry) =>
+        synthesizeApp(entry.config, { outdir: entry.assemblyDir + suffix, context: this.context }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * The provisioning order of the apps' assemblies, with stand-in platforms for platforms attached by name that
+   * no app contains, and the route scopes that the platform they name does not declare.
+   */
+  private async makePlan(): Promise<Plan> {
+    const facts = this.entries.map((e) => assemblyFacts(e.assemblyDir));
+    const provided = new Map(facts.flatMap((f) => f.platforms.map((p) => [platformKey(p), p] as const)));
+    const problems: string[] = [];
+    const standIns: StandInPlatform[] = [];
+    const missing = new Map(
+      facts
+        .flatMap((f) => f.references)
+        .filter((r) => !provided.has(platformKey(r)))
+        .map((r) => [platformKey(r), r] as const),
+    );
+    for (const [key, name] of missing) {
+      const scopes = facts
+        .flatMap((f) => f.routeScopes)
+        .filter((s) => s.platform && platformKey(s.platform) === key);
+      const outdir = path.join(
+        this.entries[this.entries.length - 1].assemblyDir,
+        `standin-${name.appName}-${name.envName}`,
+      );
+      // Loaded only when needed: the stand-in synthesizes the package's Platform construct in this process.
+      const { synthesizeStandInPlatform } = await import('./standin/platform');
+      const standIn = synthesizeStandInPlatform(
+        name,
+        scopes,
+        outdir,
+        this.entries[this.entries.length - 1].config.context,
+      );
+      standIns.push(standIn);
+      problems.push(...standIn.problems);
+      facts.unshift(assemblyFacts(standIn.assemblyDir));
+    }
+    for (const route of facts.flatMap((f) => f.routeScopes)) {
+      const platform = route.platform && provided.get(platformKey(route.platform));
+      if (platform && !platform.scopes.includes(route.scope)) {
+        problems.push(
+          `${route.stackName}: ${route.route} requires the scope "${route.scope}", which the platform ${platformKey(platform)} does not declare (declared: ${platform.scopes.join(', ') || 'none'}): no token can carry it until the platform team adds it`,
+        );
+      }
+    }
+    const assemblies = provisioningOrder(facts);
+    const apps = assemblies.flatMap((f) => {
+      const entry = this.entries.find((e) => e.assemblyDir === f.dir);
+      return entry ? [{ dir: entry.config.dir, assemblyDir: entry.assemblyDir, stacks: f.stacks }] : [];
+    });
+    return { assemblies, standIns, problems, apps };
+  }
+
+  private describePlan(plan: Plan): string[] {
+    const lines: string[] = [];
+    for (const standIn of plan.standIns) {
+      const admin = standIn.groups.find((g) => g.name === 'admins')?.scopes ?? [];
+      lines.push(
+        `No platform in ${plan.apps.length === 1 ? 'this app' : 'these apps'}: a stand-in platform for ${platformKey(standIn)} was provisioned ` +
+          `with scopes ${standIn.scopes.join(', ') || '(none)'} (every user: ${standIn.defaultScopes.join(', ') || 'none'}; ` +
+          `group admins also: ${admin.join(', ') || 'none'}), groups customers and admins, an event bus and its registry entries. ` +
+          `The real ${platformKey(standIn)} platform must declare these scopes (its platform team adds them).`,
       );
     }
+    for (const problem of plan.problems) lines.push(`Warning: ${problem}`);
+    return lines;
+  }
 
-    const runner = new FunctionRunner(system.functions, emulator, {
-      log: (fn, line) => log(`  ${fn.description.padEnd(34).slice(0, 34)} | ${line}`),
-      ...(enforcement
-        ? { aws: (fn) => ({ endpoint: enforcement.endpoint, ...enforcement.credentialsOf(fn) }) }
-        : {}),
-    });
-    stopAll.unshift(() => runner.close());
-    const invoke = (key: string, event: unknown) => runner.invoke(key, event);
+  /** Provisions every assembly into the emulator, in order, and merges what the runtime serves. */
+  private async provisionAll(plan: Plan): Promise<LocalSystem> {
+    const systems: LocalSystem[] = [];
+    for (const assembly of plan.assemblies) {
+      systems.push(
+        await provision(assembly.dir, this.emulator, {
+          apiBaseUrl: this.apiUrl,
+          log: (line) => this.step(line),
+          ...(this.enforce ? { enforcedTypes: ENFORCED_TYPES } : {}),
+        }),
+      );
+    }
+    return mergeSystems(systems, this.emulator);
+  }
 
-    const mappings = system.queueMappings.filter(
-      (m) => !enforcement || enforcement.mappingAllowed(m.queueArn, m.functionKey),
-    );
-    const pollers = new QueuePoller(mappings, emulator, invoke, {
-      log: (line) => log(`  [sqs] ${line}`),
-    });
-    const pipes = system.pipes
-      .filter((pipe) => !enforcement || enforcement.pipeAllowed(pipe.streamArn))
-      .map((pipe) => new OutboxPipe(pipe, emulator, { log: (line: string) => log(`  [pipe] ${line}`) }));
-    stopAll.unshift(() => pollers.stop(), ...pipes.map((p) => () => p.stop()));
+  /** Starts enforcement, the function runner, pollers, pipes and the gateway for `system`. */
+  private async serve(system: LocalSystem): Promise<Serving> {
+    const log = this.log;
+    const emulator = this.emulator;
+    const stops: Array<() => Promise<void> | void> = [];
+    try {
+      let enforcement: Enforcement | undefined;
+      if (this.enforce) {
+        enforcement = await Enforcement.start(system, emulator, (line) => log(`  [iam] ${line}`));
+        const started = enforcement;
+        stops.unshift(() => started.stop());
+        await removeDeniedRuleTargets(emulator, system, enforcement);
+        const denied = enforcement.denied().length;
+        this.step(
+          `IAM enforced: ${system.functions.size} functions call AWS through an authorizing proxy; ` +
+            `${enforcement.interactions.length} service interactions evaluated, ${denied} denied`,
+        );
+      } else {
+        this.step(
+          `Enforcement is OFF (--no-enforce or ${ENFORCE_VARIABLE}=off): IAM, KMS and WAF are not evaluated`,
+        );
+      }
 
-    // The web ACLs associated with the API stages, evaluated by the gateway (none when enforcement is off).
-    const waf = enforce ? WebAclGuard.fromResources(system.resources) : undefined;
-    for (const line of waf?.describe() ?? []) log(`  [waf] ${line}`);
+      const runner = new FunctionRunner(system.functions, emulator, {
+        log: (fn, line) => log(`  ${fn.description.padEnd(34).slice(0, 34)} | ${line}`),
+        ...(enforcement
+          ? { aws: (fn) => ({ endpoint: enforcement.endpoint, ...enforcement.credentialsOf(fn) }) }
+          : {}),
+      });
+      stops.unshift(() => runner.close());
+      const invoke = (key: string, event: unknown) => runner.invoke(key, event);
 
-    const identity = system.identity;
-    const gateway = new LocalApiGateway({
-      routes: system.routes,
-      gatewayResponses: system.gatewayResponses,
-      identity,
-      emulator,
-      invoke,
-      port: apiPort,
-      extraScopes: identity?.preTokenGenerationFunctionKey
-        ? (claims) => {
-            const trigger = system.functions.get(identity.preTokenGenerationFunctionKey!);
-            const denied = trigger && enforcement?.triggerDeniedFor(trigger);
-            if (denied) {
-              // Cognito fails the sign-in when it cannot invoke a trigger; the token is refused here.
-              return Promise.reject(
-                new Error(`Cognito cannot invoke the pre-token-generation trigger: ${denied.reason}`),
+      const mappings = system.queueMappings.filter(
+        (m) => !enforcement || enforcement.mappingAllowed(m.queueArn, m.functionKey),
+      );
+      const pollers = new QueuePoller(mappings, emulator, invoke, { log: (line) => log(`  [sqs] ${line}`) });
+      const pipes = system.pipes
+        .filter((pipe) => !enforcement || enforcement.pipeAllowed(pipe.streamArn))
+        .map((pipe) => new OutboxPipe(pipe, emulator, { log: (line: string) => log(`  [pipe] ${line}`) }));
+      stops.unshift(() => pollers.stop(), ...pipes.map((p) => () => p.stop()));
+
+      // The web ACLs associated with the API stages, evaluated by the gateway (none when enforcement is off).
+      const waf = this.enforce ? WebAclGuard.fromResources(system.resources) : undefined;
+      for (const line of waf?.describe() ?? []) log(`  [waf] ${line}`);
+
+      const identity = system.identity;
+      const gateway = new LocalApiGateway({
+        routes: system.routes,
+        gatewayResponses: system.gatewayResponses,
+        identity,
+        emulator,
+        invoke,
+        port: this.apiPort,
+        extraScopes: identity?.preTokenGenerationFunctionKey
+          ? (claims) => {
+              const trigger = system.functions.get(identity.preTokenGenerationFunctionKey!);
+              const denied = trigger && enforcement?.triggerDeniedFor(trigger);
+              if (denied) {
+                // Cognito fails the sign-in when it cannot invoke a trigger; the token is refused here.
+                return Promise.reject(
+                  new Error(`Cognito cannot invoke the pre-token-generation trigger: ${denied.reason}`),
+                );
+              }
+              return scopesFromTrigger(invoke, identity.preTokenGenerationFunctionKey!, claims, (username) =>
+                groupsOf(emulator, identity.userPoolId, username),
               );
             }
-            return scopesFromTrigger(invoke, identity.preTokenGenerationFunctionKey!, claims, (username) =>
-              groupsOf(emulator, identity.userPoolId, username),
-            );
-          }
-        : undefined,
-      ...(enforcement ? { iam: enforcement } : {}),
-      ...(waf ? { waf } : {}),
-      log: (line) => log(`  [api] ${line}`),
-    });
-    await gateway.start();
-    stopAll.unshift(() => gateway.stop());
+          : undefined,
+        ...(enforcement ? { iam: enforcement } : {}),
+        ...(waf ? { waf } : {}),
+        log: (line) => log(`  [api] ${line}`),
+      });
+      await gateway.start();
+      stops.unshift(() => gateway.stop());
 
-    if (identity) await createDemoUsers(emulator, identity.userPoolId);
-    if (options.drive ?? true) {
-      pollers.start();
-      for (const pipe of pipes) pipe.start();
+      if (this.options.drive ?? true) {
+        pollers.start();
+        for (const pipe of pipes) pipe.start();
+      }
+      const stopWatch = this.options.watch ? watchHandlers(runner, (line) => log(`  ${line}`)) : undefined;
+      return { system, runner, pollers, pipes, enforcement, gateway, stopWatch };
+    } catch (error) {
+      for (const stop of stops) await Promise.resolve(stop()).catch(() => undefined);
+      throw error;
     }
-    step(`Ready: ${system.routes.length} routes on ${apiBaseUrl}`);
-
-    let stopped = false;
-    return {
-      apiUrl: apiBaseUrl,
-      emulator,
-      system,
-      runner,
-      pollers,
-      pipes,
-      demoUsers: DEMO_USERS,
-      enforcement,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        for (const stop of stopAll)
-          await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
-      },
-    };
-  } catch (error) {
-    for (const stop of stopAll) await stop().catch(() => undefined);
-    throw error;
   }
+
+  /** Stops what serves requests (not the emulator): gateway first, then pollers, pipes, functions, enforcement. */
+  private async unserve(serving: Serving): Promise<void> {
+    serving.stopWatch?.();
+    const steps: Array<() => Promise<void> | void> = [
+      () => serving.gateway.stop(),
+      () => serving.pollers.stop(),
+      ...serving.pipes.map((p) => () => p.stop()),
+      () => serving.runner.close(),
+      ...(serving.enforcement ? [() => serving.enforcement!.stop()] : []),
+    ];
+    for (const step of steps) {
+      await Promise.resolve(step()).catch((error: unknown) => this.log(`stop failed: ${String(error)}`));
+    }
+  }
+
+  reload(reason = 'requested'): Promise<ReloadResult> {
+    this.reloading = this.reloading.then(() => this.reloadNow(reason));
+    return this.reloading;
+  }
+
+  private async reloadNow(reason: string): Promise<ReloadResult> {
+    const started = Date.now();
+    const seconds = () => (Date.now() - started) / 1000;
+    if (this.stopped) return { applied: false, changes: [], seconds: 0 };
+    this.log(`[reload] Infrastructure changed (${reason}): re-synthesizing...`);
+    const STAGING = '.next';
+    try {
+      await this.synthesizeAll(STAGING);
+    } catch (error) {
+      this.log(`[reload] Synth failed, still serving the previous system: ${errorText(error)}`);
+      for (const entry of this.entries)
+        fs.rmSync(entry.assemblyDir + STAGING, { recursive: true, force: true });
+      return { applied: false, changes: [], seconds: seconds() };
+    }
+    const previous = this.serving;
+    const previousPlan = this.plan;
+    await this.unserve(previous);
+    // The new assemblies take the place of the old ones (the old are kept until the new one is served).
+    for (const entry of this.entries) {
+      fs.rmSync(entry.assemblyDir + '.previous', { recursive: true, force: true });
+      fs.renameSync(entry.assemblyDir, entry.assemblyDir + '.previous');
+      fs.renameSync(entry.assemblyDir + STAGING, entry.assemblyDir);
+    }
+    try {
+      this.plan = await this.makePlan();
+      for (const line of this.describePlan(this.plan).filter((l) => l.startsWith('Warning')))
+        this.log(`[reload] ${line}`);
+      const system = await this.provisionAll(this.plan);
+      this.serving = await this.serve(system);
+      if (system.identity)
+        await createDemoUsers(this.emulator, system.identity.userPoolId, system.identity.groups);
+      const changes = diffSystems(previous.system, system);
+      for (const entry of this.entries)
+        fs.rmSync(entry.assemblyDir + '.previous', { recursive: true, force: true });
+      this.log(
+        `[reload] Applied in ${seconds().toFixed(1)} s (table data kept): ${changes.length === 0 ? 'no infrastructure change' : ''}`,
+      );
+      for (const change of changes) this.log(`[reload]   ${change}`);
+      return { applied: true, changes, seconds: seconds() };
+    } catch (error) {
+      this.log(`[reload] Could not apply the change, serving the previous system again: ${errorText(error)}`);
+      for (const entry of this.entries) {
+        fs.rmSync(entry.assemblyDir, { recursive: true, force: true });
+        fs.renameSync(entry.assemblyDir + '.previous', entry.assemblyDir);
+      }
+      this.plan = previousPlan;
+      this.serving = await this.serve(previous.system);
+      return { applied: false, changes: [], seconds: seconds() };
+    }
+  }
+
+  /**
+   * Watches the apps' infrastructure code — `bin/`, `lib/` and `cdk.json` of each app, and the folder of an app
+   * entry file given in its `app` command — and reloads (debounced) when a source file changes.
+   */
+  private watchInfrastructure(): void {
+    const watchers: fs.FSWatcher[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const changed = new Set<string>();
+    const trigger = (file: string) => {
+      if (!/\.(ts|mts|cts|js|mjs|cjs|json)$/.test(file) || file.endsWith('.d.ts')) return;
+      if (/(^|[/\\])(node_modules|cdk\.out[^/\\]*|\.git)([/\\]|$)/.test(file)) return;
+      changed.add(file);
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const files = [...changed].map((f) => path.relative(process.cwd(), f) || f);
+        changed.clear();
+        void this.reload(files.slice(0, 3).join(', ') + (files.length > 3 ? ', ...' : ''));
+      }, 300);
+    };
+    for (const { config } of this.entries) {
+      for (const folder of infrastructureFolders(config)) {
+        try {
+          watchers.push(
+            fs.watch(folder, { recursive: true }, (_event, name) => {
+              if (name) trigger(path.join(folder, name.toString()));
+            }),
+          );
+        } catch (error) {
+          this.log(`Cannot watch ${folder}: ${errorText(error)}`);
+        }
+      }
+      const cdkJson = path.join(config.dir, 'cdk.json');
+      watchers.push(fs.watch(cdkJson, () => trigger(cdkJson)));
+    }
+    this.infrastructureWatch = () => {
+      clearTimeout(timer);
+      for (const watcher of watchers) watcher.close();
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.infrastructureWatch?.();
+    await this.reloading.catch(() => undefined);
+    if (this.serving) await this.unserve(this.serving);
+    await this.emulator?.stop().catch((error: unknown) => this.log(`stop failed: ${String(error)}`));
+  }
+}
+
+/** The folders holding an app's infrastructure code: `bin/` and `lib/`, or the folder of its entry file. */
+function infrastructureFolders(config: CdkAppConfig): string[] {
+  const folders = ['bin', 'lib'].map((f) => path.join(config.dir, f)).filter((f) => fs.existsSync(f));
+  if (folders.length > 0) return folders;
+  const entry = config.app.split(/\s+/).find((word) => /\.[cm]?[jt]s$/.test(word));
+  return entry ? [path.dirname(path.resolve(config.dir, entry))] : [];
+}
+
+/** Starts the function runner's handler-code hot reload, when the runner has it. */
+function watchHandlers(runner: FunctionRunner, log: (line: string) => void): (() => void) | undefined {
+  const watchable = runner as unknown as { watch?: (log: (line: string) => void) => () => void };
+  return typeof watchable.watch === 'function' ? watchable.watch.call(runner, log) : undefined;
+}
+
+/** One system made of several provisioned assemblies (same emulator). */
+function mergeSystems(systems: readonly LocalSystem[], emulator: EmulatorEndpoint): LocalSystem {
+  if (systems.length === 1) return systems[0];
+  const notEmulated = new Map<string, number>();
+  for (const { type, count } of systems.flatMap((s) => s.notEmulated)) {
+    notEmulated.set(type, (notEmulated.get(type) ?? 0) + count);
+  }
+  const identity = systems.find((s) => s.identity)?.identity;
+  return {
+    emulator,
+    functions: new Map(systems.flatMap((s) => [...s.functions])),
+    routes: systems.flatMap((s) => s.routes),
+    gatewayResponses: systems.flatMap((s) => s.gatewayResponses),
+    queueMappings: systems.flatMap((s) => s.queueMappings),
+    pipes: systems.flatMap((s) => s.pipes),
+    ...(identity ? { identity } : {}),
+    notEmulated: [...notEmulated]
+      .map(([type, count]) => ({ type, count }))
+      .sort((a, b) => a.type.localeCompare(b.type)),
+    resources: systems.flatMap((s) => s.resources),
+    accountId: systems[0]?.accountId ?? '',
+  };
+}
+
+/** What changed between two systems: routes, functions, queues, rules, tables, pipes. */
+export function diffSystems(before: LocalSystem, after: LocalSystem): string[] {
+  const changes: string[] = [];
+  const compare = (kind: string, a: Iterable<string>, b: Iterable<string>) => {
+    const was = new Set(a);
+    const is = new Set(b);
+    for (const item of is) if (!was.has(item)) changes.push(`+ ${kind} ${item}`);
+    for (const item of was) if (!is.has(item)) changes.push(`- ${kind} ${item}`);
+  };
+  const routes = (s: LocalSystem) => s.routes.map((r) => `${r.method} /${r.service}${r.resourcePath}`);
+  const ofType = (s: LocalSystem, type: string) =>
+    s.resources.filter((r) => r.type === type).map((r) => `${r.stackName}/${r.logicalId}`);
+  compare('route', routes(before), routes(after));
+  compare(
+    'function',
+    [...before.functions.values()].map((f) => f.description || f.key),
+    [...[...after.functions.values()].map((f) => f.description || f.key)],
+  );
+  for (const [type, kind] of [
+    ['AWS::SQS::Queue', 'queue'],
+    ['AWS::Events::Rule', 'rule'],
+    ['AWS::DynamoDB::Table', 'table'],
+    ['AWS::Pipes::Pipe', 'pipe'],
+  ] as const) {
+    compare(kind, ofType(before, type), ofType(after, type));
+  }
+  // A function whose environment changed (a new table name, a new URL) is re-created with it.
+  for (const [key, fn] of after.functions) {
+    const old = before.functions.get(key);
+    if (old && JSON.stringify(old.environment) !== JSON.stringify(fn.environment)) {
+      changes.push(`~ function ${fn.description || key}: environment changed`);
+    }
+  }
+  return changes;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -261,34 +700,45 @@ async function scopesFromTrigger(
   return result.response?.claimsAndScopeOverrideDetails?.accessTokenGeneration?.scopesToAdd ?? [];
 }
 
+function clientConfig(emulator: EmulatorEndpoint) {
+  return {
+    endpoint: emulator.endpoint,
+    region: emulator.region,
+    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
+  };
+}
+
 /** Removes the targets of rules that AWS would fail to deliver to (queue or key policy without a statement). */
 async function removeDeniedRuleTargets(
-  emulator: Emulator,
+  emulator: EmulatorEndpoint,
   system: LocalSystem,
   enforcement: Enforcement,
 ): Promise<void> {
-  for (const { ruleArn, queueArn } of enforcement.deniedRuleTargets()) {
-    const [, busName, ruleName] = /:rule\/(?:([^/]+)\/)?([^/]+)$/.exec(ruleArn) ?? [];
-    const rule = system.resources.find((r) => r.type === 'AWS::Events::Rule' && r.attributes.Arn === ruleArn);
-    const ids = ((rule?.properties.Targets ?? []) as { Id?: string; Arn?: string }[])
-      .filter((t) => t.Arn === queueArn && t.Id)
-      .map((t) => t.Id!);
-    if (!ruleName || ids.length === 0) continue;
-    await callAwsJson(emulator, 'events', 'RemoveTargets', {
-      Rule: ruleName,
-      ...(busName ? { EventBusName: busName } : {}),
-      Ids: ids,
-    });
+  const denied = enforcement.deniedRuleTargets();
+  if (denied.length === 0) return;
+  const events = new EventBridgeClient(clientConfig(emulator));
+  try {
+    for (const { ruleArn, queueArn } of denied) {
+      const [, busName, ruleName] = /:rule\/(?:([^/]+)\/)?([^/]+)$/.exec(ruleArn) ?? [];
+      const rule = system.resources.find(
+        (r) => r.type === 'AWS::Events::Rule' && r.attributes.Arn === ruleArn,
+      );
+      const ids = ((rule?.properties.Targets ?? []) as { Id?: string; Arn?: string }[])
+        .filter((t) => t.Arn === queueArn && t.Id)
+        .map((t) => t.Id!);
+      if (!ruleName || ids.length === 0) continue;
+      await events.send(
+        new RemoveTargetsCommand({ Rule: ruleName, ...(busName ? { EventBusName: busName } : {}), Ids: ids }),
+      );
+    }
+  } finally {
+    events.destroy();
   }
 }
 
 /** The user's groups, from the emulator (for tokens that do not carry the cognito:groups claim). */
-async function groupsOf(emulator: Emulator, userPoolId: string, username: string): Promise<string[]> {
-  const cognito = new CognitoIdentityProviderClient({
-    endpoint: emulator.endpoint,
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-  });
+async function groupsOf(emulator: EmulatorEndpoint, userPoolId: string, username: string): Promise<string[]> {
+  const cognito = new CognitoIdentityProviderClient(clientConfig(emulator));
   try {
     const { Groups = [] } = await cognito.send(
       new AdminListGroupsForUserCommand({ UserPoolId: userPoolId, Username: username }),
@@ -299,25 +749,31 @@ async function groupsOf(emulator: Emulator, userPoolId: string, username: string
   }
 }
 
-async function createDemoUsers(emulator: Emulator, userPoolId: string): Promise<void> {
-  const cognito = new CognitoIdentityProviderClient({
-    endpoint: emulator.endpoint,
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-  });
+/** Creates the demo users (those that exist already are kept), each in those of its groups the pool has. */
+async function createDemoUsers(
+  emulator: EmulatorEndpoint,
+  userPoolId: string,
+  poolGroups: readonly string[],
+): Promise<void> {
+  const cognito = new CognitoIdentityProviderClient(clientConfig(emulator));
   try {
     for (const user of DEMO_USERS) {
-      await cognito.send(
-        new AdminCreateUserCommand({
-          UserPoolId: userPoolId,
-          Username: user.username,
-          MessageAction: 'SUPPRESS',
-          UserAttributes: [
-            { Name: 'email', Value: user.username },
-            { Name: 'email_verified', Value: 'true' },
-          ],
-        }),
-      );
+      try {
+        await cognito.send(
+          new AdminCreateUserCommand({
+            UserPoolId: userPoolId,
+            Username: user.username,
+            MessageAction: 'SUPPRESS',
+            UserAttributes: [
+              { Name: 'email', Value: user.username },
+              { Name: 'email_verified', Value: 'true' },
+            ],
+          }),
+        );
+      } catch (error) {
+        if (error instanceof UsernameExistsException) continue;
+        throw error;
+      }
       await cognito.send(
         new AdminSetUserPasswordCommand({
           UserPoolId: userPoolId,
@@ -326,7 +782,7 @@ async function createDemoUsers(emulator: Emulator, userPoolId: string): Promise<
           Permanent: true,
         }),
       );
-      for (const group of user.groups) {
+      for (const group of user.groups.filter((g) => poolGroups.length === 0 || poolGroups.includes(g))) {
         await cognito.send(
           new AdminAddUserToGroupCommand({
             UserPoolId: userPoolId,

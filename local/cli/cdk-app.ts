@@ -1,0 +1,172 @@
+/**
+ * A CDK app as the cdk CLI sees it: the folder holding `cdk.json`, its `app` command and its context. The local
+ * runtime synthesizes any app the way `cdk synth` does: it runs the `app` command in the app's folder with
+ * `CDK_OUTDIR` and `CDK_CONTEXT_JSON` set, and reads the cloud assembly the app writes.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** What `cdk.json` tells the CLI about an app. */
+export interface CdkAppConfig {
+  /** Absolute folder of the app (where `cdk.json` is). */
+  readonly dir: string;
+  /** The `app` command, as written in `cdk.json`. */
+  readonly app: string;
+  /** `context` of `cdk.json`, with `cdk.context.json` merged over it (as the cdk CLI does). */
+  readonly context: Readonly<Record<string, unknown>>;
+  /** `watch.include` of `cdk.json` (globs relative to the app's folder), when given. */
+  readonly watchInclude?: readonly string[];
+}
+
+/** Raised for what the user must fix (no cdk.json, no app command, a failing synth): printed without a stack. */
+export class UserError extends Error {
+  /** Exit code the CLI ends with. */
+  public readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'UserError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Reads `cdk.json` (and `cdk.context.json`) of the app in `dir`. */
+export function readCdkApp(dir: string): CdkAppConfig {
+  const folder = path.resolve(dir);
+  const file = path.join(folder, 'cdk.json');
+  if (!fs.existsSync(file)) {
+    throw new UserError(
+      `No cdk.json in ${folder}: run cdk-microservices in the folder of a CDK app (or name one with --with <path>).`,
+    );
+  }
+  let json: { app?: unknown; context?: Record<string, unknown>; watch?: { include?: unknown } };
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof json;
+  } catch (error) {
+    throw new UserError(
+      `${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (typeof json.app !== 'string' || json.app.trim() === '') {
+    throw new UserError(`${file} has no "app" command (e.g. "app": "npx tsx bin/app.ts").`);
+  }
+  const contextFile = path.join(folder, 'cdk.context.json');
+  const saved = fs.existsSync(contextFile)
+    ? (JSON.parse(fs.readFileSync(contextFile, 'utf8')) as Record<string, unknown>)
+    : {};
+  const include = json.watch?.include;
+  return {
+    dir: folder,
+    app: json.app.trim(),
+    context: { ...(json.context ?? {}), ...saved },
+    ...(Array.isArray(include) ? { watchInclude: include.map(String) } : {}),
+  };
+}
+
+/** Shell metacharacters: an app command with any of them is run through the shell, as the cdk CLI does. */
+const SHELL_SYNTAX = /[|&;<>()$`\\"'*?[\]#~=%{}\n]/;
+
+/**
+ * The command that runs the app: `npx <bin> ...` becomes `node_modules/.bin/<bin> ...` when that file exists in
+ * the app's folder or above (npx costs a second or more to start), a `.js` file runs under node, and anything
+ * else runs through the shell as written.
+ */
+export function resolveAppCommand(config: CdkAppConfig): { command: string; args: string[]; shell: boolean } {
+  const words = config.app.split(/\s+/);
+  if (SHELL_SYNTAX.test(config.app)) return { command: config.app, args: [], shell: true };
+  if (words[0] === 'npx') {
+    let index = 1;
+    while (words[index] === '--yes' || words[index] === '-y' || words[index] === '--no-install') index++;
+    const bin = words[index];
+    const local = bin ? binOf(config.dir, bin) : undefined;
+    if (local) return { command: local, args: words.slice(index + 1), shell: false };
+    return { command: config.app, args: [], shell: true };
+  }
+  if (words.length === 1 && /\.[cm]?js$/.test(words[0])) {
+    return { command: process.execPath, args: [words[0]], shell: false };
+  }
+  return { command: words[0], args: words.slice(1), shell: false };
+}
+
+function binOf(start: string, bin: string): string | undefined {
+  let dir = start;
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules', '.bin', bin);
+    if (fs.existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Options of {@link synthesizeApp}. */
+export interface SynthesizeOptions {
+  /** Where the cloud assembly is written (emptied first). */
+  readonly outdir: string;
+  /** Context set on top of `cdk.json`'s (e.g. `{ env: 'local' }`). */
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** Receives the app's output lines (bundling notes, warnings). @default - dropped unless the synth fails */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Synthesizes the app into `outdir` as `cdk synth` would: the `app` command runs in the app's folder with
+ * `CDK_OUTDIR` and `CDK_CONTEXT_JSON` (cdk.json's context, cdk.context.json, then `options.context`). Rejects with
+ * the app's output when it fails or writes no assembly. An `app` that names a folder is taken as an assembly.
+ */
+export async function synthesizeApp(config: CdkAppConfig, options: SynthesizeOptions): Promise<string> {
+  const asFolder = path.resolve(config.dir, config.app);
+  if (fs.existsSync(path.join(asFolder, 'manifest.json'))) return asFolder;
+  fs.rmSync(options.outdir, { recursive: true, force: true });
+  fs.mkdirSync(options.outdir, { recursive: true });
+  const context = { ...config.context, ...(options.context ?? {}) };
+  const json = JSON.stringify(context);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CDK_OUTDIR: options.outdir,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
+  };
+  // The cdk CLI hands large contexts over in a file (environment variables are limited in size).
+  let overflow: string | undefined;
+  if (json.length > 32_000) {
+    overflow = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-context-')), 'context.json');
+    fs.writeFileSync(overflow, json);
+    env.CONTEXT_OVERFLOW_LOCATION_ENV = overflow;
+    delete env.CDK_CONTEXT_JSON;
+  } else {
+    env.CDK_CONTEXT_JSON = json;
+  }
+  const { command, args, shell } = resolveAppCommand(config);
+  const output: string[] = [];
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(command, args, { cwd: config.dir, env, shell, stdio: ['ignore', 'pipe', 'pipe'] });
+      const collect = (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (!line.trim()) continue;
+          output.push(line);
+          options.log?.(line);
+        }
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) {
+      throw new UserError(
+        `The app in ${config.dir} failed to synthesize ("${config.app}" exited with ${code}):\n${output.slice(-40).join('\n')}`,
+      );
+    }
+  } finally {
+    if (overflow) fs.rmSync(path.dirname(overflow), { recursive: true, force: true });
+  }
+  if (!fs.existsSync(path.join(options.outdir, 'manifest.json'))) {
+    throw new UserError(
+      `"${config.app}" in ${config.dir} wrote no cloud assembly to CDK_OUTDIR (does it create an App and synthesize?)`,
+    );
+  }
+  return options.outdir;
+}
