@@ -22,6 +22,7 @@ export const Quantity = z.int().check(z.minimum(1), z.maximum(1000));
 const orderLine = z.object({ sku: Sku, quantity: Quantity });
 const nonEmpty = () => z.string().check(z.minLength(1));
 
+/** A customer placed an order (orders). */
 export const OrderPlaced = contract({
   type: 'OrderPlaced',
   version: 1,
@@ -34,6 +35,7 @@ export const OrderPlaced = contract({
   }),
 });
 
+/** Stock was reserved for every line of an order (orders). */
 export const OrderConfirmed = contract({
   type: 'OrderConfirmed',
   version: 1,
@@ -42,6 +44,7 @@ export const OrderConfirmed = contract({
   schema: z.object({ orderId, customerId: nonEmpty() }),
 });
 
+/** An order cannot be fulfilled (orders). */
 export const OrderRejected = contract({
   type: 'OrderRejected',
   version: 1,
@@ -50,6 +53,7 @@ export const OrderRejected = contract({
   schema: z.object({ orderId, customerId: nonEmpty(), reason: nonEmpty() }),
 });
 
+/** The customer cancelled an order (orders). */
 export const OrderCancelled = contract({
   type: 'OrderCancelled',
   version: 1,
@@ -58,6 +62,7 @@ export const OrderCancelled = contract({
   schema: z.object({ orderId, customerId: nonEmpty() }),
 });
 
+/** Every line of an order was reserved (inventory). */
 export const StockReserved = contract({
   type: 'StockReserved',
   version: 1,
@@ -66,6 +71,7 @@ export const StockReserved = contract({
   schema: z.object({ orderId, lines: z.array(orderLine).check(z.minLength(1)) }),
 });
 
+/** Some line of an order could not be reserved (inventory). */
 export const StockRejected = contract({
   type: 'StockRejected',
   version: 1,
@@ -74,6 +80,7 @@ export const StockRejected = contract({
   schema: z.object({ orderId, reason: nonEmpty(), unavailableSkus: z.array(Sku) }),
 });
 
+/** An order's reservation was released (inventory). */
 export const StockReleased = contract({
   type: 'StockReleased',
   version: 1,

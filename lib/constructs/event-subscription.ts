@@ -116,7 +116,7 @@ export interface EventSubscriptionProps {
 }
 
 /**
- * A buffered, bulkheaded asynchronous consumer: an EventBridge rule for the given event types → an
+ * A buffered, bulkheaded asynchronous consumer: an EventBridge rule for the given event contracts → an
  * encrypted, TLS-only SQS queue with a dead-letter queue → a {@link ServiceFunction} reading batches with
  * partial batch failure reporting and a maximum concurrency. Alarms watch the dead-letter queue and the age
  * of the oldest message.
@@ -124,11 +124,17 @@ export interface EventSubscriptionProps {
 export class EventSubscription extends Construct {
   /** The event types delivered, from the contracts in `events`. */
   public readonly eventTypes: readonly EventType[];
+  /** The rule on the bus matching the subscribed events. */
   public readonly rule: events.Rule;
+  /** The consumer's buffer: encrypted, TLS-only, with a dead-letter queue. */
   public readonly queue: sqs.Queue;
+  /** Messages that failed `maxReceiveCount` times, and events the rule could not deliver. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The function reading the queue in batches. */
   public readonly consumer: ServiceFunction;
+  /** Alarm raised when a message waits in the dead-letter queue. */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** Alarm raised when the oldest queued message is older than `maxMessageAge`. */
   public readonly queueAgeAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: EventSubscriptionProps) {

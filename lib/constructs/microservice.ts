@@ -381,8 +381,16 @@ export enum ServiceRegistryKey {
  * request validation, stage and per-route throttling, JSON access logs, X-Ray, WAF, error responses with
  * stable codes) and one {@link ServiceFunction} per route with least-privilege table grants. It publishes
  * its API URL, table and function names into the service registry.
+ *
+ * What API Gateway would only refuse at deploy time fails synth, naming the prop and value: sibling path
+ * parameters with different names (`/payments/{id}` next to `/payments/{paymentId}/refunds`), a method and
+ * path declared twice, greedy `{proxy+}` variables. A route scope must be declared by the platform when it
+ * is known: a {@link Platform} passed as `platform`, or one of the same app and environment names elsewhere
+ * in the app; a subscription to a contract whose producer is a service of the app must be published by it.
+ * For a platform known only by name, the scopes the routes use are recorded as {@link ROUTE_SCOPES_METADATA}.
  */
 export class Microservice extends Construct {
+  /** The service name (Powertools service, registry and API names). */
   public readonly serviceName: string;
   /** The service's table. */
   public readonly table: dynamodb.Table;
@@ -864,7 +872,9 @@ function routeScopes(props: MicroserviceProps, routes: readonly ResolvedRoute[])
   };
 }
 
+/** A route with its id resolved. */
 interface ResolvedRoute extends RouteProps {
+  /** The route's construct id and registry key. */
   readonly id: string;
 }
 

@@ -30,7 +30,9 @@ export class PlatformReference extends Construct implements IPlatform {
     return new PlatformReference(scope, id, props);
   }
 
+  /** Application name of the referenced platform. */
   public readonly appName: string;
+  /** Environment name of the referenced platform. */
   public readonly envName: string;
   // The metrics namespace is the app name by convention; a literal keeps dashboards readable at synth.
   public readonly metricsNamespace: string;
@@ -47,28 +49,33 @@ export class PlatformReference extends Construct implements IPlatform {
   // Each value is read from the registry on first use only, so a stack gets a parameter for exactly the
   // platform resources it uses (no unused template parameters).
 
+  /** The platform's user pool, imported by the ARN in the registry. */
   public get userPool(): cognito.IUserPool {
     return this.once('UserPool', () =>
       cognito.UserPool.fromUserPoolArn(this, 'UserPool', this.read(PlatformRegistryKey.USER_POOL_ARN)),
     );
   }
 
+  /** The resource server's identifier, read from the registry at deploy time. */
   public get resourceServerIdentifier(): string {
     return this.once('ResourceServer', () => this.read(PlatformRegistryKey.RESOURCE_SERVER_ID));
   }
 
+  /** The platform's bus, imported by the ARN in the registry. */
   public get eventBus(): events.IEventBus {
     return this.once('EventBus', () =>
       events.EventBus.fromEventBusArn(this, 'EventBus', this.read(PlatformRegistryKey.EVENT_BUS_ARN)),
     );
   }
 
+  /** The platform's key, imported by the ARN in the registry. */
   public get encryptionKey(): kms.IKey {
     return this.once('Key', () =>
       kms.Key.fromKeyArn(this, 'Key', this.read(PlatformRegistryKey.KMS_KEY_ARN)),
     );
   }
 
+  /** The platform's alarm topic, imported by the ARN in the registry. */
   public get alarmTopic(): sns.ITopic {
     return this.once('AlarmTopic', () =>
       sns.Topic.fromTopicArn(this, 'AlarmTopic', this.read(PlatformRegistryKey.ALARM_TOPIC_ARN)),
@@ -95,6 +102,7 @@ export class PlatformReference extends Construct implements IPlatform {
     });
   }
 
+  /** The registry's Cloud Map namespace, imported by the id in the registry. */
   public get namespace(): servicediscovery.IHttpNamespace {
     return this.once('Namespace', () => {
       // Only the id is read; the name is fixed by convention and the ARN follows from the id.
@@ -111,6 +119,7 @@ export class PlatformReference extends Construct implements IPlatform {
     });
   }
 
+  /** ARN of the platform's web ACL, read from the registry at deploy time. */
   public get webAclArn(): string {
     return this.once('WebAcl', () => this.read(PlatformRegistryKey.WEB_ACL_ARN));
   }

@@ -247,26 +247,41 @@ export interface PlatformProps {
  * (SSM parameters mirrored in a Cloud Map HTTP namespace) that services attach through.
  */
 export class Platform extends Construct implements IPlatform {
+  /** Application name (first level of registry names). */
   public readonly appName: string;
+  /** Environment name (second level of registry names). */
   public readonly envName: string;
+  /** CloudWatch metrics namespace of the application's functions (the app name). */
   public readonly metricsNamespace: string;
+  /** Identifier of the resource server; a scope on the wire is `{identifier}/{scope}`. */
   public readonly resourceServerIdentifier: string;
   /** Names of the scopes of the resource server (`scopes[].name`), which routes may require. */
   public readonly declaredScopes: readonly string[];
+  /** The user pool whose access tokens the services' APIs accept. */
   public readonly userPool: cognito.UserPool;
   /** The app client end users sign in with. */
   public readonly userPoolClient: cognito.UserPoolClient;
+  /** The resource server declaring the custom scopes. */
   public readonly resourceServer: cognito.UserPoolResourceServer;
   /** Pre-token-generation trigger that adds scopes to access tokens by group. */
   public readonly tokenCustomizer: ServiceFunction;
+  /** The application's custom event bus. */
   public readonly eventBus: events.EventBus;
+  /** Archive of every event on the bus, for replay. */
   public readonly eventArchive: events.Archive;
+  /** The platform's KMS key (alarm topic and shared encrypted resources). */
   public readonly encryptionKey: kms.Key;
+  /** Topic every alarm notifies. */
   public readonly alarmTopic: sns.Topic;
+  /** Everything each alarm notifies: the alarm topic and the external topic, if configured. */
   public readonly alarmActions: cloudwatch.IAlarmAction[];
+  /** Cloud Map HTTP namespace mirroring the service registry. */
   public readonly namespace: servicediscovery.HttpNamespace;
+  /** The regional WAF web ACL of every API stage. */
   public readonly webAcl: wafv2.CfnWebACL;
+  /** ARN of {@link Platform.webAcl}. */
   public readonly webAclArn: string;
+  /** The platform's registry entries (`/{app}/{env}/platform/...`). */
   public readonly registry: RegistryEntries;
 
   constructor(scope: Construct, id: string, props: PlatformProps) {

@@ -4,6 +4,7 @@ import type { ServiceDefinition } from './service-stack';
 
 /** Who publishes and who consumes one event type. */
 export interface CatalogueEntry {
+  /** The event's contract. */
   readonly contract: EventContract;
   /** Services whose `publishes` lists the event. */
   readonly publishers: string[];

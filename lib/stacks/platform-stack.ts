@@ -23,6 +23,7 @@ export interface PlatformStackProps extends StackProps {
 
 /** The platform stack of one environment: `{app}-{env}-Platform`. */
 export class PlatformStack extends Stack {
+  /** The environment's platform. */
   public readonly platform: Platform;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {

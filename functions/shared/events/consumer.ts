@@ -22,7 +22,9 @@ export class PoisonMessageError extends Error {
 
 /** One event type this consumer handles, and how. */
 export interface EventRoute {
+  /** The contract whose events this route receives (type and version). */
   readonly contract: EventContract;
+  /** Called with each event, `data` parsed by the contract. */
   readonly handle: (event: EventEnvelope<never>) => Promise<void>;
 }
 

@@ -8,12 +8,19 @@ import { decodeOutboxData } from './outbox-format';
  * `source` is `{app}.{service}`, `type` the event name (also the EventBridge detail-type).
  */
 export interface EventEnvelope<TData = unknown> {
+  /** Unique id of the event (consumers deduplicate on it). */
   readonly id: string;
+  /** Event name: the contract's `type`, EventBridge detail-type. */
   readonly type: string;
+  /** The contract's schema version. */
   readonly version: number;
+  /** `{app}.{producer}` in lowercase. */
   readonly source: string;
+  /** When it happened (ISO 8601). */
   readonly occurredAt: string;
+  /** Id carried from the request that caused it, through every event it leads to. */
   readonly correlationId: string;
+  /** The payload, shaped by the contract's schema. */
   readonly data: TData;
 }
 

@@ -17,8 +17,14 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 
 /** Where a service's items live: its table and key attribute names (set by the Microservice construct). */
 export interface TableLayout {
+  /** The table's name. */
   readonly tableName: string;
+  /** Name of the partition key attribute. */
   readonly partitionKey: string;
+  /**
+   * Name of the sort key attribute.
+   * @default - the table has no sort key
+   */
   readonly sortKey?: string;
 }
 
@@ -190,8 +196,17 @@ export class DomainTransaction {
 
 /** A condition expression with its placeholders. */
 export interface Condition {
+  /** The DynamoDB condition expression. */
   readonly expression: string;
+  /**
+   * Values of its `:placeholders`.
+   * @default - none
+   */
   readonly values?: Record<string, unknown>;
+  /**
+   * Attribute names of its `#placeholders`.
+   * @default - none
+   */
   readonly names?: Record<string, string>;
 }
 
