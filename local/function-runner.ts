@@ -252,7 +252,10 @@ export class FunctionRunner {
     const fn = this.functions.get(functionKey);
     if (!fn) throw new Error(`Function not found: ${functionKey}`);
     const pool = this.poolOf(functionKey);
-    for (const watcher of this.watchers) watcher.used(functionKey);
+    for (const watcher of this.watchers) {
+      const preparing = watcher.prepare(functionKey);
+      if (preparing) await preparing;
+    }
     const environment = await this.acquire(fn, pool);
     try {
       return await this.run(fn, environment, event);

@@ -55,7 +55,15 @@ interface Unit {
   context?: Promise<BuildContext>;
   /** Builds of this unit run one after the other. */
   queue: Promise<unknown>;
-  warmed: boolean;
+  /** Invoked since watching started: rebuilt as soon as its sources change (its build context is warm). */
+  used: boolean;
+  /**
+   * Its sources changed while it was not in use: it is rebuilt before its next invocation instead of on
+   * every change (functions nobody calls cost no rebuilds, and do not slow down the ones in use).
+   */
+  stale: boolean;
+  /** The rebuild its next invocation waits for, while it runs. */
+  preparing?: Promise<void>;
 }
 
 type Rebuilt =
@@ -119,7 +127,8 @@ export class SourceWatcher {
         current: digestOfFile(path.join(assetDir, CODE_FILE)) ?? '',
         versions: 0,
         queue: Promise.resolve(),
-        warmed: false,
+        used: false,
+        stale: false,
       };
       this.units.push(unit);
       for (const fn of functions) this.unitsByKey.set(fn.key, unit);
@@ -139,18 +148,32 @@ export class SourceWatcher {
   }
 
   /**
-   * Tells the watcher a function was invoked: its build context is prepared in the background (a first
-   * esbuild build), so its first reload is an incremental rebuild. Functions nobody calls cost nothing.
+   * Called before each invocation of a function. The first time, its build context is prepared in the
+   * background (a first esbuild build), so that its reloads are incremental rebuilds. When its sources
+   * changed while it was not in use, returns the rebuild the invocation must wait for (so it never runs
+   * outdated code); otherwise `undefined`.
    */
-  used(functionKey: string): void {
+  prepare(functionKey: string): Promise<void> | undefined {
     const unit = this.unitsByKey.get(functionKey);
-    if (!unit || unit.warmed || this.stopped) return;
-    unit.warmed = true;
-    this.warmUps.push(unit);
-    if (!this.warming) {
-      this.warming = true;
-      setTimeout(() => void this.warmUp(), WARM_UP_DELAY_MS).unref();
+    if (!unit || this.stopped) return undefined;
+    if (unit.preparing) return unit.preparing;
+    if (unit.stale) {
+      unit.used = true;
+      unit.stale = false;
+      unit.preparing = this.rebuildBeforeUse(unit).finally(() => {
+        unit.preparing = undefined;
+      });
+      return unit.preparing;
     }
+    if (!unit.used) {
+      unit.used = true;
+      this.warmUps.push(unit);
+      if (!this.warming) {
+        this.warming = true;
+        setTimeout(() => void this.warmUp(), WARM_UP_DELAY_MS).unref();
+      }
+    }
+    return undefined;
   }
 
   /** Stops watching, disposes of the build contexts and deletes the rebuilt bundles. */
@@ -257,11 +280,29 @@ export class SourceWatcher {
     const units = new Set<Unit>();
     for (const file of changed) for (const unit of this.dependents.get(file) ?? []) units.add(unit);
     const started = performance.now();
-    const results = await Promise.all([...units].map((unit) => this.rebuild(unit)));
+    const inUse = [...units].filter((unit) => unit.used);
+    const deferred = [...units].filter((unit) => !unit.used);
+    for (const unit of deferred) unit.stale = true;
+    const results = await Promise.all(inUse.map((unit) => this.rebuild(unit)));
     if (this.stopped) return;
     const elapsed = Math.round(performance.now() - started);
     this.syncWatchers();
-    this.report(changed, results, elapsed);
+    const files = changed.map((file) => display(results[0]?.unit.root ?? deferred[0].root, file));
+    this.report(`${files.join(', ')} changed`, results, elapsed, deferred.length);
+  }
+
+  /** Rebuilds a function whose sources changed while nobody called it, before its first invocation. */
+  private async rebuildBeforeUse(unit: Unit): Promise<void> {
+    const started = performance.now();
+    const result = await this.rebuild(unit);
+    if (this.stopped) return;
+    this.syncWatchers();
+    this.report(
+      'first request since its sources changed',
+      [result],
+      Math.round(performance.now() - started),
+      0,
+    );
   }
 
   /** Rebuilds one unit and, when its code changed, hands the new bundle to `reload`. */
@@ -370,19 +411,24 @@ export class SourceWatcher {
     this.warming = false;
   }
 
-  private report(changed: readonly string[], results: readonly Rebuilt[], elapsedMs: number): void {
+  /** Prints what a change did: `[reload] <what>: <functions> rebuilt in N ms`, or the build errors. */
+  private report(what: string, results: readonly Rebuilt[], elapsedMs: number, deferred: number): void {
     const { log } = this.options;
-    const root = results[0]?.unit.root ?? process.cwd();
-    const files = changed.map((file) => display(root, file)).join(', ');
+    const later =
+      deferred > 0
+        ? ` (${deferred} not invoked yet: rebuilt before ${deferred === 1 ? 'its' : 'their'} next request)`
+        : '';
+    if (results.length === 0) {
+      log(`[reload] ${what}: no function in use${later}`);
+      return;
+    }
     const reloaded = results.filter((result) => result.outcome === 'reloaded');
     const unchanged = results.filter((result) => result.outcome === 'unchanged');
     if (reloaded.length > 0) {
-      log(`[reload] ${files} changed: ${describeUnits(reloaded)} rebuilt in ${elapsedMs} ms`);
+      log(`[reload] ${what}: ${describeUnits(reloaded)} rebuilt in ${elapsedMs} ms${later}`);
     }
     if (unchanged.length > 0 && reloaded.length === 0 && results.length === unchanged.length) {
-      log(
-        `[reload] ${files} changed: the code of ${describeUnits(unchanged)} is the same, nothing to reload`,
-      );
+      log(`[reload] ${what}: the code of ${describeUnits(unchanged)} is the same, nothing to reload${later}`);
     }
     // The same error (a shared module) is printed once for every function it broke.
     const failures = new Map<string, Rebuilt[]>();
@@ -392,7 +438,7 @@ export class SourceWatcher {
     }
     for (const [text, failed] of failures) {
       log(
-        `[reload] ${files} changed: the build of ${describeUnits(failed)} failed; ` +
+        `[reload] ${what}: the build of ${describeUnits(failed)} failed; ` +
           'the previous code keeps serving',
       );
       for (const line of text.split('\n')) log(line);
