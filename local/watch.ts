@@ -474,7 +474,7 @@ function labelOf(fn: LocalFunction): string {
 }
 
 function describeUnits(results: readonly Rebuilt[]): string {
-  const labels = results.flatMap((result) => result.unit.functions.map(labelOf));
+  const labels = results.flatMap((result) => result.unit.functions.map(labelOf)).sort();
   if (labels.length <= NAMED_FUNCTIONS) return labels.join(', ');
   return `${labels.length} functions (${labels.slice(0, NAMED_FUNCTIONS).join(', ')}, …)`;
 }

@@ -36,36 +36,50 @@ function project(): { dir: string; functions: Map<string, LocalFunction> } {
       '',
     ].join('\n'),
   );
+  fs.writeFileSync(
+    path.join(dir, 'src', 'refund.ts'),
+    "import { greeting } from './lib/greeting';\nexport const handler = async () => ({ greeting: greeting() });\n",
+  );
   const app = new App({ outdir: path.join(dir, 'cdk.out'), context: cdkJsonContext() });
   const stack = new Stack(app, 'Payments');
-  new ServiceFunction(stack, 'Pay', {
-    entry: path.join(dir, 'src', 'handler.ts'),
-    serviceName: 'payments',
-    metricsNamespace: 'Test',
-  });
+  for (const [id, file] of [
+    ['Pay', 'handler.ts'],
+    ['Refund', 'refund.ts'],
+  ]) {
+    new ServiceFunction(stack, id, {
+      entry: path.join(dir, 'src', file),
+      serviceName: 'payments',
+      metricsNamespace: 'Test',
+      description: `payments: ${id === 'Pay' ? 'POST /payments' : 'POST /refunds'}`,
+    });
+  }
   const assembly = app.synth();
   const template = assembly.getStackByName('Payments').template as {
-    Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }>;
+    Resources: Record<
+      string,
+      { Type: string; Properties: { Code?: { S3Key?: string }; Description: string } }
+    >;
   };
-  const [logicalId, resource] = Object.entries(template.Resources).find(
-    ([, candidate]) => candidate.Type === 'AWS::Lambda::Function',
-  )!;
-  // Staged as asset.<hash>, published as <hash>.zip.
-  const hash = path.basename(resource.Properties.Code!.S3Key!, '.zip');
-  const assetDir = path.join(assembly.directory, `asset.${hash}`);
-  const local: LocalFunction = {
-    key: `Payments/${logicalId}`,
-    name: 'payments-pay',
-    stackName: 'Payments',
-    logicalId,
-    description: 'payments: POST /payments',
-    assetDir,
-    handler: 'index.handler',
-    timeoutSeconds: 10,
-    memoryMb: 256,
-    environment: {},
-  };
-  return { dir, functions: new Map([[local.key, local]]) };
+  const functions = new Map<string, LocalFunction>();
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    // Staged as asset.<hash>, published as <hash>.zip.
+    const hash = path.basename(resource.Properties.Code!.S3Key!, '.zip');
+    const key = resource.Properties.Description.includes('refunds') ? 'Payments/Refund' : 'Payments/Pay';
+    functions.set(key, {
+      key,
+      name: key.replace('/', '-').toLowerCase(),
+      stackName: 'Payments',
+      logicalId,
+      description: resource.Properties.Description,
+      assetDir: path.join(assembly.directory, `asset.${hash}`),
+      handler: 'index.handler',
+      timeoutSeconds: 10,
+      memoryMb: 256,
+      environment: {},
+    });
+  }
+  return { dir, functions };
 }
 
 function greeting(value: string): string {
@@ -103,7 +117,7 @@ describe('FunctionRunner.watch (hot reload)', () => {
   beforeAll(() => {
     const made = project();
     dir = made.dir;
-    key = [...made.functions.keys()][0];
+    key = 'Payments/Pay';
     runner = new FunctionRunner(made.functions, emulator, { log: () => undefined });
     stop = runner.watch((line) => lines.push(line));
   });
@@ -115,7 +129,7 @@ describe('FunctionRunner.watch (hot reload)', () => {
   });
 
   it('says what it watches', () => {
-    expect(lines[0]).toMatch(/^\[reload\] watching 2 source files of 1 functions/);
+    expect(lines[0]).toMatch(/^\[reload\] watching 3 source files of 2 functions/);
   });
 
   it('serves an edit of a module the handler imports on the next requests, and says so', async () => {
@@ -124,11 +138,32 @@ describe('FunctionRunner.watch (hot reload)', () => {
     await eventually(runner, key, 'v2');
     expect(lines).toContainEqual(
       expect.stringMatching(
-        /^\[reload\] src\/lib\/greeting\.ts changed: payments: POST \/payments rebuilt in \d+ ms$/,
+        /^\[reload\] src\/lib\/greeting\.ts changed: payments: POST \/payments rebuilt in \d+ ms \(1 not invoked yet: rebuilt before its next request\)$/,
       ),
     );
     // The new code starts in a fresh execution environment (module state starts over).
     expect(await runner.invoke(key, {})).toMatchObject({ greeting: 'v2' });
+  });
+
+  it('rebuilds a function nobody invoked yet before its first request, not on every change', async () => {
+    const before = lines.length;
+    expect(await runner.invoke('Payments/Refund', {})).toEqual({ greeting: 'v2' });
+    expect(lines.slice(before)).toContainEqual(
+      expect.stringMatching(
+        /^\[reload\] first request since its sources changed: payments: POST \/refunds rebuilt in \d+ ms$/,
+      ),
+    );
+    // In use from now on: rebuilt on changes like the other.
+    fs.writeFileSync(helper(), greeting('v2b'));
+    await eventually(runner, key, 'v2b');
+    await until(
+      () =>
+        lines.some((line) =>
+          /changed: payments: POST \/payments, payments: POST \/refunds rebuilt/.test(line),
+        ),
+      'both functions rebuilt',
+    );
+    expect(await runner.invoke('Payments/Refund', {})).toEqual({ greeting: 'v2b' });
   });
 
   it('follows editors that save by writing a new file and renaming it over the old one', async () => {
@@ -144,8 +179,10 @@ describe('FunctionRunner.watch (hot reload)', () => {
     await until(() => lines.slice(before).some((line) => /failed/.test(line)), 'the build error');
     const printed = lines.slice(before).join('\n');
     expect(printed).toMatch(
-      /\[reload\] src\/lib\/greeting\.ts changed: the build of payments: POST \/payments failed; the previous code keeps serving/,
+      /\[reload\] src\/lib\/greeting\.ts changed: the build of payments: POST \/payments, payments: POST \/refunds failed; the previous code keeps serving/,
     );
+    // One error, printed once for both functions it broke.
+    expect(printed.match(/\[ERROR\]/g)).toHaveLength(1);
     expect(printed).toMatch(/\[ERROR\] Expected identifier but found "="/);
     expect(printed).toMatch(/^ +src\/lib\/greeting\.ts:2:\d+:$/m);
     expect(await runner.invoke(key, {})).toMatchObject({ greeting: 'v3' });
