@@ -36,6 +36,30 @@ export const API_ENTRY_POINTS: readonly ApiEntryPoint[] = [
       'The CDK constructs (CommonJS, for CDK apps): `Platform`, `PlatformReference`, `Microservice`, ' +
       '`ServiceFunction`, `EventSubscription`, `TransactionalOutbox`, the service registry and the security checks.',
   },
+  {
+    importPath: 'cdk-microservices/kit',
+    source: 'functions/shared/index.ts',
+    summary:
+      'The runtime kit for handlers (ESM for Lambda bundles, CommonJS for Jest and ts-node): HTTP routes, event ' +
+      'consumers, outbox transactions, the service client with retries and a circuit breaker, the Powertools ' +
+      'singletons, tracing, and the errors mapped to HTTP answers. Each area is also an entry point of its own ' +
+      '(`cdk-microservices/kit/http`, `/kit/events`, `/kit/errors`, ...) that loads only that area.',
+  },
+  {
+    importPath: 'cdk-microservices/contracts',
+    source: 'functions/contracts/index.ts',
+    summary:
+      'Event contracts (ESM and CommonJS): `defineContract`, the envelope every event travels in, and the ' +
+      "reference system's contracts (`OrderPlaced`, `StockReserved`, ...). CDK apps pass contract objects to " +
+      '`publishes` and `subscriptions`; handlers parse with them.',
+  },
+  {
+    importPath: 'cdk-microservices/local',
+    source: 'local/index.ts',
+    summary:
+      'The local runtime, programmatic (CommonJS): run a synthesized app offline from code, e.g. in an ' +
+      'integration test. The `cdk-microservices` CLI (`dev`, `describe`, `token`, `check`) is built on it.',
+  },
 ];
 
 /** Repository root (this file lives in scripts/). */

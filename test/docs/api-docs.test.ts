@@ -9,17 +9,17 @@ import { API_DOCS_FILE, API_ENTRY_POINTS, renderApiDocs } from '../../scripts/ge
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The first lines where two texts differ, with line numbers, for a failure message. */
-function firstDifferences(committed: string, generated: string, max = 8): string {
+/** Where two texts first differ: the line number and the next few lines of each, for a failure message. */
+function firstDifference(committed: string, generated: string, lines = 6): string {
   const a = committed.split('\n');
   const b = generated.split('\n');
-  const out: string[] = [];
-  for (let i = 0; i < Math.max(a.length, b.length) && out.length < max * 2; i++) {
-    if (a[i] === b[i]) continue;
-    out.push(`  line ${i + 1} committed: ${a[i] === undefined ? '(end of file)' : JSON.stringify(a[i])}`);
-    out.push(`  line ${i + 1} generated: ${b[i] === undefined ? '(end of file)' : JSON.stringify(b[i])}`);
-  }
-  return out.join('\n');
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const show = (text: string[], sign: string) =>
+    text.length > i
+      ? text.slice(i, i + lines).map((line) => `  ${sign} ${line}`)
+      : [`  ${sign} (end of file)`];
+  return [`at line ${i + 1}:`, ...show(a, '- committed'), ...show(b, '+ generated')].join('\n');
 }
 
 describe('docs/API.md', () => {
@@ -48,7 +48,7 @@ describe('docs/API.md', () => {
     if (committed !== generated) {
       throw new Error(
         'docs/API.md is stale: the TSDoc of the public entry points changed. Run `npm run docs` and commit ' +
-          `docs/API.md.\nFirst differences:\n${firstDifferences(committed, generated)}`,
+          `docs/API.md.\nFirst difference ${firstDifference(committed, generated)}`,
       );
     }
     expect(committed).toBe(generated);
