@@ -1,15 +1,15 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Shard } from '@aws-sdk/client-dynamodb-streams';
 import {
   DescribeStreamCommand,
-  DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { EmulatorClients } from './aws-clients';
 import type { EmulatorEndpoint, LocalPipe } from './model';
 import { chunks, describe, sleep } from './util';
 
@@ -34,6 +34,11 @@ export interface OutboxPipeOptions {
    * @default 100
    */
   readonly retryBaseDelayMs?: number;
+  /**
+   * SDK clients for the emulator to share with other pipes (their owner closes them).
+   * @default - the pipe's own, closed by {@link OutboxPipe.stop}
+   */
+  readonly clients?: EmulatorClients;
 }
 
 /** A stream record as the pipe sees it: plain JSON (dates as epoch seconds, binary as base64). */
@@ -60,10 +65,9 @@ export interface PollResult {
  * dead-letter queue cannot be reached, the batch is read again on the next poll: delivery is at least once).
  */
 export class OutboxPipe {
-  private readonly streams: DynamoDBStreamsClient;
-  private readonly dynamodb: DynamoDBClient;
-  private readonly events: EventBridgeClient;
-  private readonly sqs: SQSClient;
+  private readonly clients: EmulatorClients;
+  /** Whether the pipe created its clients (and closes them when it stops). */
+  private readonly ownsClients: boolean;
   private readonly log: (line: string) => void;
   private readonly pollIntervalMs: number;
   private readonly retryBaseDelayMs: number;
@@ -84,15 +88,8 @@ export class OutboxPipe {
     this.log = options.log ?? ((line) => process.stderr.write(`[pipe ${pipe.name}] ${line}\n`));
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
-    const config = {
-      endpoint: emulator.endpoint,
-      region: emulator.region,
-      credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-    };
-    this.streams = new DynamoDBStreamsClient(config);
-    this.dynamodb = new DynamoDBClient(config);
-    this.events = new EventBridgeClient(config);
-    this.sqs = new SQSClient(config);
+    this.ownsClients = !options.clients;
+    this.clients = options.clients ?? new EmulatorClients(emulator);
   }
 
   /** Polls the stream until {@link stop}. */
@@ -120,10 +117,7 @@ export class OutboxPipe {
     this.wake?.();
     await this.running;
     this.running = undefined;
-    this.streams.destroy();
-    this.events.destroy();
-    this.sqs.destroy();
-    this.dynamodb.destroy();
+    if (this.ownsClients) this.clients.destroy();
   }
 
   /** Reads what is new on every shard and delivers it; resolves to the number of stream records read. */
@@ -138,7 +132,7 @@ export class OutboxPipe {
       const shardId = shard.ShardId!;
       let iterator = await this.iteratorFor(shardId);
       while (iterator) {
-        const { Records = [], NextShardIterator } = await this.streams.send(
+        const { Records = [], NextShardIterator } = await this.clients.streams.send(
           new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.max(1, this.pipe.batchSize) }),
         );
         if (Records.length === 0) break;
@@ -162,7 +156,7 @@ export class OutboxPipe {
     const shards: Shard[] = [];
     let exclusiveStartShardId: string | undefined;
     do {
-      const { StreamDescription } = await this.streams.send(
+      const { StreamDescription } = await this.clients.streams.send(
         new DescribeStreamCommand({
           StreamArn: this.pipe.streamArn,
           ExclusiveStartShardId: exclusiveStartShardId,
@@ -185,7 +179,7 @@ export class OutboxPipe {
 
   private async iteratorFor(shardId: string): Promise<string | undefined> {
     const after = this.positions.get(shardId);
-    const { ShardIterator } = await this.streams.send(
+    const { ShardIterator } = await this.clients.streams.send(
       new GetShardIteratorCommand({
         StreamArn: this.pipe.streamArn,
         ShardId: shardId,
@@ -211,7 +205,7 @@ export class OutboxPipe {
         kept.push(record);
         continue;
       }
-      const { Item } = await this.dynamodb.send(
+      const { Item } = await this.clients.dynamodb.send(
         new GetItemCommand({ TableName: this.pipe.tableName, Key: change.Keys, ConsistentRead: true }),
       );
       if (Item) kept.push(record);
@@ -267,7 +261,7 @@ export class OutboxPipe {
         await sleep(Math.min(MAX_RETRY_DELAY_MS, this.retryBaseDelayMs * 2 ** (attempt - 1)));
       }
       try {
-        const { FailedEntryCount = 0, Entries = [] } = await this.events.send(
+        const { FailedEntryCount = 0, Entries = [] } = await this.clients.events.send(
           new PutEventsCommand({ Entries: pending.map((p) => p.entry) }),
         );
         if (FailedEntryCount === 0) return [];
@@ -289,7 +283,7 @@ export class OutboxPipe {
       this.log(`${records.length} records dropped: the pipe has no dead-letter queue`);
       return;
     }
-    const { Failed = [] } = await this.sqs.send(
+    const { Failed = [] } = await this.clients.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
         Entries: records.map((record, i) => ({ Id: String(i), MessageBody: JSON.stringify(record) })),

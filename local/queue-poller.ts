@@ -1,12 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { Agent } from 'node:http';
-import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { Message, MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
-  SQSClient,
 } from '@aws-sdk/client-sqs';
+import { EmulatorClients } from './aws-clients';
 import type { EmulatorEndpoint, Invoke, LocalQueueMapping } from './model';
 import { chunks, describe, sleep } from './util';
 
@@ -16,6 +15,8 @@ const MAX_RECEIVE = 10;
 const DEFAULT_CONCURRENCY = 4;
 /** Pause after a failed receive before polling again. */
 const ERROR_BACKOFF_MS = 1_000;
+/** Connections to the emulator: one long poll per concurrent poller plus the deletes. */
+const MAX_SOCKETS = 64;
 
 /** Options of {@link QueuePoller}. */
 export interface QueuePollerOptions {
@@ -70,7 +71,7 @@ interface LambdaMessageAttribute {
  * queue's RedrivePolicy when it receives). At most `maxConcurrency` batches of a mapping are in flight.
  */
 export class QueuePoller {
-  private client?: SQSClient;
+  private readonly clients: EmulatorClients;
   private readonly waitTimeSeconds: number;
   private readonly retryVisibilitySeconds: number;
   private readonly log: (line: string) => void;
@@ -84,6 +85,7 @@ export class QueuePoller {
     private readonly invoke: Invoke,
     options: QueuePollerOptions = {},
   ) {
+    this.clients = new EmulatorClients(emulator, { maxSockets: MAX_SOCKETS });
     this.waitTimeSeconds = Math.min(20, Math.max(0, options.waitTimeSeconds ?? 5));
     this.retryVisibilitySeconds = Math.max(0, options.retryVisibilitySeconds ?? 1);
     this.log = options.log ?? ((line) => process.stderr.write(`[queue-poller] ${line}\n`));
@@ -91,14 +93,7 @@ export class QueuePoller {
 
   /** The SQS client, created on first use (and again after {@link stop} closed it). */
   private get sqs(): SQSClient {
-    this.client ??= new SQSClient({
-      endpoint: this.emulator.endpoint,
-      region: this.emulator.region,
-      credentials: { accessKeyId: this.emulator.accessKeyId, secretAccessKey: this.emulator.secretAccessKey },
-      // One long poll per concurrent poller plus the deletes.
-      requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
-    });
-    return this.client;
+    return this.clients.sqs;
   }
 
   /** Starts `maxConcurrency` polling loops per mapping (long polls; each loop runs one batch at a time). */
@@ -124,8 +119,7 @@ export class QueuePoller {
     this.abort.abort();
     await Promise.all(this.running);
     this.running = [];
-    this.client?.destroy();
-    this.client = undefined;
+    this.clients.destroy();
   }
 
   /**

@@ -1,7 +1,17 @@
 import * as fs from 'node:fs';
-import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeResourceServerCommand,
+  DescribeUserPoolClientCommand,
+  ListGroupsCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { EmulatorClients } from '../../local/aws-clients';
 import type { Emulator } from '../../local/emulator';
-import { callAwsJson, startEmulator } from '../../local/emulator';
+import { startEmulator } from '../../local/emulator';
 import type { LocalFunction, LocalSystem } from '../../local/model';
 import { provision } from '../../local/provisioner';
 import { synthReferenceSystem } from '../app/synth';
@@ -13,17 +23,15 @@ const API_BASE_URL = 'http://127.0.0.1:3000';
 let outdir: string;
 let emulator: Emulator;
 let system: LocalSystem;
+let clients: EmulatorClients;
 let dynamo: DynamoDBClient;
 const logLines: string[] = [];
 
 beforeAll(async () => {
   outdir = synthReferenceSystem('local', { bundle: true }).outdir;
   emulator = await startEmulator();
-  dynamo = new DynamoDBClient({
-    endpoint: emulator.endpoint,
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-  });
+  clients = new EmulatorClients(emulator);
+  dynamo = clients.dynamodb;
   system = await provision(outdir, emulator, {
     apiBaseUrl: API_BASE_URL,
     log: (line) => logLines.push(line),
@@ -31,16 +39,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  dynamo?.destroy();
+  clients?.destroy();
   await emulator?.stop();
   if (outdir) fs.rmSync(outdir, { recursive: true, force: true });
 });
-
-const call = <T = Record<string, unknown>>(
-  service: Parameters<typeof callAwsJson>[1],
-  action: string,
-  input: object,
-) => callAwsJson<T>(emulator, service, action, input);
 
 function functionBy(description: string): LocalFunction {
   const found = [...system.functions.values()].find((f) => f.description === description);
@@ -49,15 +51,14 @@ function functionBy(description: string): LocalFunction {
 }
 
 async function parameter(name: string): Promise<string> {
-  const { Parameter } = await call<{ Parameter: { Value: string } }>('ssm', 'GetParameter', { Name: name });
-  return Parameter.Value;
+  const { Parameter } = await clients.ssm.send(new GetParameterCommand({ Name: name }));
+  return Parameter?.Value ?? '';
 }
 
 async function queueAttributes(url: string): Promise<Record<string, string>> {
-  const { Attributes } = await call<{ Attributes: Record<string, string> }>('sqs', 'GetQueueAttributes', {
-    QueueUrl: url,
-    AttributeNames: ['All'],
-  });
+  const { Attributes = {} } = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
+  );
   return Attributes;
 }
 
@@ -125,10 +126,8 @@ describe('provisioning the local environment into the emulator', () => {
 
   it('creates the bus and its rules with their patterns and SQS targets', async () => {
     const busName = await parameter('/Shop/local/platform/event-bus-name');
-    const { Rules } = await call<{ Rules: { Name: string; EventPattern: string }[] }>('events', 'ListRules', {
-      EventBusName: busName,
-    });
-    const patterns = Rules.map((rule) => JSON.parse(rule.EventPattern) as Record<string, unknown>);
+    const { Rules = [] } = await clients.events.send(new ListRulesCommand({ EventBusName: busName }));
+    const patterns = Rules.map((rule) => JSON.parse(rule.EventPattern ?? '{}') as Record<string, unknown>);
     expect(patterns).toEqual(
       expect.arrayContaining([
         { source: ['shop.inventory'], 'detail-type': ['StockReserved', 'StockRejected'] },
@@ -139,24 +138,21 @@ describe('provisioning the local environment into the emulator', () => {
     expect(Rules).toHaveLength(3);
     const queueArns = new Set(system.queueMappings.map((m) => m.queueArn));
     for (const rule of Rules) {
-      const { Targets } = await call<{ Targets: { Arn: string }[] }>('events', 'ListTargetsByRule', {
-        Rule: rule.Name,
-        EventBusName: busName,
-      });
+      const { Targets = [] } = await clients.events.send(
+        new ListTargetsByRuleCommand({ Rule: rule.Name, EventBusName: busName }),
+      );
       expect(Targets).toHaveLength(1);
-      expect(queueArns.has(Targets[0].Arn)).toBe(true);
+      expect(queueArns.has(Targets[0].Arn ?? '')).toBe(true);
     }
   });
 
   it('creates the user pool with the resource server scopes, the groups and the client', async () => {
     const userPoolId = await parameter('/Shop/local/platform/user-pool-id');
     expect(system.identity?.userPoolId).toBe(userPoolId);
-    const { ResourceServer } = await call<{ ResourceServer: { Scopes: { ScopeName: string }[] } }>(
-      'cognito-idp',
-      'DescribeResourceServer',
-      { UserPoolId: userPoolId, Identifier: 'api' },
+    const { ResourceServer } = await clients.cognito.send(
+      new DescribeResourceServerCommand({ UserPoolId: userPoolId, Identifier: 'api' }),
     );
-    expect(ResourceServer.Scopes.map((s) => s.ScopeName).sort()).toEqual([
+    expect((ResourceServer?.Scopes ?? []).map((s) => s.ScopeName).sort()).toEqual([
       'inventory.admin',
       'inventory.read',
       'orders.read',
@@ -164,18 +160,16 @@ describe('provisioning the local environment into the emulator', () => {
       'users.read',
       'users.write',
     ]);
-    const { Groups } = await call<{ Groups: { GroupName: string }[] }>('cognito-idp', 'ListGroups', {
-      UserPoolId: userPoolId,
-    });
+    const { Groups = [] } = await clients.cognito.send(new ListGroupsCommand({ UserPoolId: userPoolId }));
     expect(Groups.map((g) => g.GroupName).sort()).toEqual(['admins', 'customers']);
-    const { UserPoolClient } = await call<{
-      UserPoolClient: { ExplicitAuthFlows: string[]; ClientSecret?: string };
-    }>('cognito-idp', 'DescribeUserPoolClient', {
-      UserPoolId: userPoolId,
-      ClientId: system.identity?.userPoolClientId,
-    });
-    expect(UserPoolClient.ExplicitAuthFlows).toContain('ALLOW_USER_PASSWORD_AUTH');
-    expect(UserPoolClient.ClientSecret).toBeUndefined();
+    const { UserPoolClient } = await clients.cognito.send(
+      new DescribeUserPoolClientCommand({
+        UserPoolId: userPoolId,
+        ClientId: system.identity?.userPoolClientId,
+      }),
+    );
+    expect(UserPoolClient?.ExplicitAuthFlows).toContain('ALLOW_USER_PASSWORD_AUTH');
+    expect(UserPoolClient?.ClientSecret).toBeUndefined();
     expect(await parameter('/Shop/local/platform/user-pool-client-id')).toBe(
       system.identity?.userPoolClientId,
     );
