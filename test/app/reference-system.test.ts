@@ -2,9 +2,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { addSecurityChecks } from '../../lib/stacks/shop-system';
-import { ROOT } from '../helpers';
+import type { RouteScopes } from '../../lib';
+import { HttpMethod, Microservice, PlatformReference, ROUTE_SCOPES_METADATA, RouteAccess } from '../../lib';
+import { cdkJsonContext } from '../../lib/config/cdk-context';
+import { loadEnvironmentConfig } from '../../lib/config/environments';
+import { addSecurityChecks, createShopSystem } from '../../lib/stacks/shop-system';
+import { HEALTH_HANDLER, ROOT } from '../helpers';
 import type { SynthResult } from './synth';
 import { acknowledgements, synthReferenceSystem } from './synth';
 
@@ -74,6 +79,31 @@ describe('reference system, env=dev (bundled as deployed)', () => {
       }
     }
     expect(alarms).toBeGreaterThan(0);
+  });
+
+  it("records each service's route scopes in the assembly, all declared by the platform's resource server", () => {
+    const platform = dev.assembly.getStackByName('Shop-dev-Platform').template;
+    const [server] = Object.values(
+      platform.Resources as Record<
+        string,
+        { Type: string; Properties: { Scopes: Array<{ ScopeName: string }> } }
+      >,
+    ).filter((r) => r.Type === 'AWS::Cognito::UserPoolResourceServer');
+    const declared = server.Properties.Scopes.map((scope) => scope.ScopeName);
+    const recorded = dev.assembly.stacks.flatMap((stack) =>
+      stack.findMetadataByType(ROUTE_SCOPES_METADATA).map((entry) => entry.data as unknown as RouteScopes),
+    );
+    expect(recorded.map((r) => r.serviceName).sort()).toEqual(['inventory', 'orders', 'users']);
+    for (const service of recorded) {
+      expect({
+        service: service.serviceName,
+        undeclared: service.scopes.filter((s) => !declared.includes(s)),
+      }).toEqual({ service: service.serviceName, undeclared: [] });
+    }
+    expect(recorded.find((r) => r.serviceName === 'inventory')?.scopes).toEqual([
+      'inventory.admin',
+      'inventory.read',
+    ]);
   });
 
   it('has no Fn::ImportValue (nor exports) in any template: services attach through the registry', () => {
@@ -219,6 +249,30 @@ describe.each(['prod', 'local'])('reference system, env=%s', (envName) => {
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);
     fs.rmSync(result.outdir, { recursive: true, force: true });
+  });
+});
+
+describe('synth-time checks across the app', () => {
+  it("fail when a service attached by name uses a scope the app's Shop platform does not declare", () => {
+    const app = new App({ context: { ...cdkJsonContext(), env: 'dev', 'aws:cdk:bundling-stacks': [] } });
+    createShopSystem(app, loadEnvironmentConfig('dev'));
+    const stack = new Stack(app, 'Payments-dev');
+    new Microservice(stack, 'Payments', {
+      serviceName: 'payments',
+      platform: PlatformReference.fromRegistry(stack, 'Platform', { appName: 'Shop', envName: 'dev' }),
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      routes: [
+        {
+          method: HttpMethod.POST,
+          path: '/payments',
+          entry: HEALTH_HANDLER,
+          access: RouteAccess.scopes('payments.write'),
+        },
+      ],
+    });
+    expect(() => app.synth()).toThrow(
+      /invalid routes\[0\]\.access "payments.write": POST \/payments of service "payments" requires a scope that platform Shop\/dev does not declare \(declared: users.read, users.write, orders.read/,
+    );
   });
 });
 
