@@ -271,17 +271,31 @@ export class FunctionRunner {
    * Swaps a function's code for the bundle in `bundleDir` (a folder holding the handler file, e.g.
    * `index.mjs`, like the function's asset folder): invocations from now on start execution environments on
    * it, invocations in progress finish on the code they started with, and idle warm environments of the old
-   * code are retired (the new code starts cold, as after a Lambda deployment).
+   * code are retired. A function that had environments gets one on the new code right away, so the next
+   * request does not wait for its init phase (module load), and what the init phase prints shows up now.
    */
   reload(functionKey: string, bundleDir: string): void {
     if (this.closed) return;
-    if (!this.functions.has(functionKey)) throw new Error(`Function not found: ${functionKey}`);
+    const fn = this.functions.get(functionKey);
+    if (!fn) throw new Error(`Function not found: ${functionKey}`);
     const pool = this.poolOf(functionKey);
+    const inUse = pool.environments.some((environment) => !environment.dead);
     pool.generation += 1;
     pool.codeDir = bundleDir;
     for (const environment of pool.environments.filter((candidate) => !candidate.busy)) {
       this.retire(pool, environment);
     }
+    if (inUse && pool.environments.length < this.maxWorkers) pool.environments.push(this.start(fn, pool));
+  }
+
+  /**
+   * The source files the hot reload watches (absolute paths), e.g. for a watcher of infrastructure code to
+   * leave handler sources to it; empty when nothing is watched.
+   */
+  handlerSources(): ReadonlySet<string> {
+    const files = new Set<string>();
+    for (const watcher of this.watchers) for (const file of watcher.sources()) files.add(file);
+    return files;
   }
 
   /**

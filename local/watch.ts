@@ -176,6 +176,11 @@ export class SourceWatcher {
     return undefined;
   }
 
+  /** The source files watched now (absolute paths). */
+  sources(): string[] {
+    return [...this.dependents.keys()];
+  }
+
   /** Stops watching, disposes of the build contexts and deletes the rebuilt bundles. */
   async stop(): Promise<void> {
     if (this.stopped) return;

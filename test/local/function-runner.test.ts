@@ -206,6 +206,7 @@ describe('FunctionRunner.reload', () => {
       [
         "import { randomUUID } from 'node:crypto';",
         'const environmentId = randomUUID();',
+        `console.log('init ${version}');`,
         'export const handler = async (event) => {',
         '  if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));',
         `  return { version: '${version}', environmentId, taskRoot: process.env.LAMBDA_TASK_ROOT };`,
@@ -219,7 +220,8 @@ describe('FunctionRunner.reload', () => {
   it('starts new invocations on the new code while one in progress finishes on the old', async () => {
     const first = writeBundle('v1');
     const fn = localFunction('Orders/Reloaded', 'index.handler', { assetDir: first });
-    runner = new FunctionRunner(new Map([[fn.key, fn]]), emulator, { log: () => undefined });
+    const logged: string[] = [];
+    runner = new FunctionRunner(new Map([[fn.key, fn]]), emulator, { log: (_, line) => logged.push(line) });
     type Answer = { version: string; environmentId: string; taskRoot: string };
     const warm = (await runner.invoke(fn.key, {})) as Answer;
     expect(warm).toMatchObject({ version: 'v1', taskRoot: first });
@@ -229,6 +231,11 @@ describe('FunctionRunner.reload', () => {
 
     const second = writeBundle('v2');
     runner.reload(fn.key, second);
+    // A function in use gets an environment on the new code at once: its init phase runs before any request.
+    for (let waited = 0; !logged.includes('init v2'); waited += 20) {
+      if (waited > 30_000) throw new Error('the new code was not loaded');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const fresh = (await runner.invoke(fn.key, {})) as Answer;
     expect(fresh).toMatchObject({ version: 'v2', taskRoot: second });
     expect(fresh.environmentId).not.toBe(warm.environmentId);
