@@ -202,6 +202,25 @@ describe('FunctionRunner.watch (hot reload)', () => {
     await eventually(runner, key, 'v6-b');
   });
 
+  it('keeps the warm environments when an edit does not change the bundle (a comment)', async () => {
+    const warm = (await runner.invoke(key, {})) as { invocations: number };
+    const before = lines.length;
+    fs.writeFileSync(
+      path.join(dir, 'src', 'lib', 'suffix.ts'),
+      "// the suffix\nexport const suffix = '-b';\n",
+    );
+    await until(
+      () =>
+        lines.slice(before).some((line) => /the code of payments: POST \/payments.* is the same/.test(line)),
+      'the rebuild',
+    );
+    // The same execution environment answers: its module state goes on.
+    expect(await runner.invoke(key, {})).toMatchObject({
+      greeting: 'v6-b',
+      invocations: warm.invocations + 1,
+    });
+  });
+
   it('stops watching when told to', async () => {
     stop();
     const before = lines.length;
