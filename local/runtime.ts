@@ -79,6 +79,11 @@ export interface LocalRuntimeOptions {
    * @default false
    */
   readonly watch?: boolean;
+  /**
+   * Called after each infrastructure reload (applied or not), e.g. to print or to rewrite what clients read.
+   * @default - nothing
+   */
+  readonly onReload?: (result: ReloadResult) => void;
 }
 
 /** An app the runtime runs. */
@@ -481,7 +486,11 @@ class Runtime implements LocalRuntime {
   }
 
   reload(reason = 'requested'): Promise<ReloadResult> {
-    this.reloading = this.reloading.then(() => this.reloadNow(reason));
+    this.reloading = this.reloading.then(async () => {
+      const result = await this.reloadNow(reason);
+      this.options.onReload?.(result);
+      return result;
+    });
     return this.reloading;
   }
 
@@ -520,7 +529,7 @@ class Runtime implements LocalRuntime {
       for (const entry of this.entries)
         fs.rmSync(entry.assemblyDir + '.previous', { recursive: true, force: true });
       this.log(
-        `[reload] Applied in ${seconds().toFixed(1)} s (table data kept): ${changes.length === 0 ? 'no infrastructure change' : ''}`,
+        `[reload] Applied in ${seconds().toFixed(1)} s (table data kept)${changes.length === 0 ? ': no infrastructure change' : ':'}`,
       );
       for (const change of changes) this.log(`[reload]   ${change}`);
       return { applied: true, changes, seconds: seconds() };

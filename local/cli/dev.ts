@@ -37,27 +37,20 @@ export interface DevSession {
 export async function runDev(options: DevOptions = {}): Promise<DevSession> {
   const print = options.print ?? ((line: string) => console.log(line));
   const appDir = path.resolve(options.appDir ?? process.cwd());
-  const runtime = await startLocalRuntime({
+  const infoFile = path.join(appDir, RUNTIME_INFO_FILE);
+  const runtime: LocalRuntime = await startLocalRuntime({
     appDir,
     withApps: options.withApps,
     port: options.port ?? Number(process.env.PORT ?? 3000),
     enforce: options.enforce,
     watch: options.watch ?? true,
     log: print,
+    // A reload may re-create the user pool (a changed platform): `token` must find the new one.
+    onReload: (result) => {
+      if (result.applied) writeRuntimeInfo(runtime, infoFile);
+    },
   });
-  const infoFile = path.join(appDir, RUNTIME_INFO_FILE);
-  const identity = runtime.system.identity;
-  if (identity) {
-    const info: RuntimeInfo = {
-      apiUrl: runtime.apiUrl,
-      emulator: endpointOf(runtime.emulator),
-      userPoolId: identity.userPoolId,
-      userPoolClientId: identity.userPoolClientId,
-      users: runtime.demoUsers.map((u) => ({ username: u.username, password: u.password, groups: u.groups })),
-      pid: process.pid,
-    };
-    fs.writeFileSync(infoFile, JSON.stringify(info, null, 2));
-  }
+  writeRuntimeInfo(runtime, infoFile);
   for (const line of summary(runtime, appDir)) print(line);
   let stopped = false;
   return {
@@ -70,6 +63,29 @@ export async function runDev(options: DevOptions = {}): Promise<DevSession> {
     },
   };
 }
+
+/** Writes how to reach the runtime and its demo users, for `token`. */
+function writeRuntimeInfo(runtime: LocalRuntime, infoFile: string): void {
+  const identity = runtime.system.identity;
+  if (identity) {
+    const info: RuntimeInfo = {
+      apiUrl: runtime.apiUrl,
+      emulator: endpointOf(runtime.emulator),
+      userPoolId: identity.userPoolId,
+      userPoolClientId: identity.userPoolClientId,
+      users: runtime.demoUsers.map((u) => ({ username: u.username, password: u.password, groups: u.groups })),
+      pid: process.pid,
+    };
+    fs.writeFileSync(infoFile, JSON.stringify(info, null, 2));
+    // Also when the process exits without stopping (a second Ctrl-C): the file would name a dead runtime.
+    if (!cleanups.has(infoFile)) {
+      cleanups.add(infoFile);
+      process.once('exit', () => fs.rmSync(infoFile, { force: true }));
+    }
+  }
+}
+
+const cleanups = new Set<string>();
 
 /** What `dev` prints once ready: routes, what is not emulated, demo users, how to get a token and try a route. */
 export function summary(runtime: LocalRuntime, appDir: string): string[] {

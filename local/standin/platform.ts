@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, AssetStaging, Stack } from 'aws-cdk-lib';
 import { DataProtection } from '../../lib/constructs/data-protection';
 import { Platform } from '../../lib/constructs/platform';
 import type { PlatformName, RouteScope } from './assembly-facts';
@@ -65,6 +65,9 @@ export function synthesizeStandInPlatform(
   ];
 
   fs.rmSync(outdir, { recursive: true, force: true });
+  // aws-cdk-lib remembers staged assets for the life of the process: a second synth into a folder that was
+  // replaced meanwhile (an infrastructure reload) must stage the trigger's bundle again.
+  AssetStaging.clearAssetHashCache();
   const app = new App({ outdir, context: { ...context, env: name.envName } });
   const stackName = `${name.appName}-${name.envName}-Platform`;
   const stack = new Stack(app, stackName, {
