@@ -228,6 +228,8 @@ export class FunctionRunner {
   private readonly maxWorkers: number;
   private readonly aws: FunctionRunnerOptions['aws'];
   private readonly watchers = new Set<SourceWatcher>();
+  /** Watchers told to stop whose build contexts are still being disposed of (close waits for them). */
+  private readonly stopping = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -314,8 +316,9 @@ export class FunctionRunner {
     this.watchers.add(watcher);
     watcher.start();
     return () => {
-      this.watchers.delete(watcher);
-      void watcher.stop();
+      if (!this.watchers.delete(watcher)) return;
+      const stopped = watcher.stop().finally(() => this.stopping.delete(stopped));
+      this.stopping.add(stopped);
     };
   }
 
@@ -324,7 +327,7 @@ export class FunctionRunner {
     this.closed = true;
     const watchers = [...this.watchers];
     this.watchers.clear();
-    await Promise.all(watchers.map((watcher) => watcher.stop()));
+    await Promise.all([...watchers.map((watcher) => watcher.stop()), ...this.stopping]);
     // Wake every invocation waiting for a free environment: it sees `closed` and rejects instead of hanging.
     for (const pool of this.pools.values()) for (const wake of pool.waiting.splice(0)) wake();
     const all = [...this.pools.values()].flatMap((pool) => pool.environments);
