@@ -63,7 +63,7 @@ describe('docs/API.md', () => {
     expect(generated).not.toContain(ROOT);
     expect(generated).not.toContain(os.tmpdir());
     expect(generated).not.toMatch(/github\.com\/[^)\s]+\/blob\//);
-    expect(generated).not.toMatch(/\b20\d\d-\d\d-\d\d\b/);
+    expect(generated).not.toContain(new Date().toISOString().slice(0, 10));
   });
 
   it('links only to anchors the document has', () => {
