@@ -99,6 +99,44 @@ describe('package exports', () => {
   });
 });
 
+/** Every TypeScript file under `dir` (relative to the repository). */
+function sourcesUnder(dir: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = path.posix.join(dir, entry.name);
+    if (entry.isDirectory()) return sourcesUnder(relative);
+    return entry.name.endsWith('.ts') ? [relative] : [];
+  });
+}
+
+describe('package dependencies', () => {
+  const shipped = [
+    'lib/index.ts',
+    ...sourcesUnder('lib/constructs'),
+    ...sourcesUnder('local'),
+    ...sourcesUnder('functions/shared'),
+    ...sourcesUnder('functions/contracts'),
+    ...sourcesUnder('functions/platform'),
+  ];
+
+  it('declares every package the shipped code imports as a dependency or a peer', () => {
+    const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)]);
+    const missing = new Set<string>();
+    for (const file of shipped) {
+      const code = fs.readFileSync(path.join(ROOT, file), 'utf8');
+      for (const [, specifier] of code.matchAll(/(?:from|import|require\()\s*['"]([^'"./][^'"]*)['"]/g)) {
+        if (specifier.startsWith('node:')) continue;
+        const name = specifier.startsWith('@')
+          ? specifier.split('/').slice(0, 2).join('/')
+          : specifier.split('/')[0];
+        // `aws-lambda` is a types-only module, installed as @types/aws-lambda.
+        if (!declared.has(name === 'aws-lambda' ? '@types/aws-lambda' : name))
+          missing.add(`${name} (${file})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
+});
+
 describe('package contents (npm pack --dry-run)', () => {
   const files = (() => {
     const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
