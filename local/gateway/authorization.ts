@@ -8,6 +8,7 @@ export const LOCAL_ACCOUNT = '123456789012';
 
 /** An authorizer's refusal. */
 export interface Refusal {
+  /** Always false: the request is refused. */
   readonly ok: false;
   /** The gateway response to render. */
   readonly rejection: Rejection;

@@ -43,7 +43,9 @@ export interface RequestHandler {
 
 /** A started server's address. */
 export interface ListeningAddress {
+  /** The address listened on. */
   readonly host: string;
+  /** The port bound. */
   readonly port: number;
 }
 

@@ -33,7 +33,7 @@ export interface IncomingRequest {
   readonly sourceIp: string;
 }
 
-/** The client closed the connection before its request was read. */
+/** Thrown by {@link readBody} when the client closed the connection before its request was read. */
 export class ClientGone extends Error {}
 
 /**

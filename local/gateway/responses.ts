@@ -23,8 +23,11 @@ export interface Rejection {
 
 /** An HTTP answer of the gateway. */
 export interface HttpReply {
+  /** HTTP status. */
   readonly status: number;
+  /** Response headers (a list for a repeated header). */
   readonly headers: Record<string, string | string[]>;
+  /** Response body. */
   readonly body: Buffer | string;
   /** Route response type or `integration` / `handler`, for the log. */
   readonly note?: string;

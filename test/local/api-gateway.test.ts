@@ -4,10 +4,20 @@ import { createServer, request } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminSetUserPasswordCommand,
+  CognitoIdentityProviderClient,
+  CreateGroupCommand,
+  CreateResourceServerCommand,
+  CreateUserPoolClientCommand,
+  CreateUserPoolCommand,
+  InitiateAuthCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
 import { LocalApiGateway } from '../../local/api-gateway';
-import { callAwsJson } from '../../local/emulator';
 import type { EmulatorEndpoint, LocalRoute, RouteAuthorization } from '../../local/model';
 import type { Moto } from '../support/moto';
 import { startMoto } from '../support/moto';
@@ -321,60 +331,66 @@ describe('LocalApiGateway', () => {
     claims.username === 'alice' ? [READ_SCOPE] : [],
   );
 
-  const cognito = <T = Record<string, unknown>>(action: string, input: object) =>
-    callAwsJson<T>(emulator, 'cognito-idp', action, input);
+  let idp: CognitoIdentityProviderClient;
 
   async function createPoolWithUser(poolName: string): Promise<{ poolId: string; clientIds: string[] }> {
-    const { UserPool } = await cognito<{ UserPool: { Id: string } }>('CreateUserPool', {
-      PoolName: poolName,
-    });
-    const poolId = UserPool.Id;
-    await cognito('CreateResourceServer', {
-      UserPoolId: poolId,
-      Identifier: 'api',
-      Name: 'api',
-      Scopes: [{ ScopeName: 'orders.read', ScopeDescription: 'Read orders' }],
-    });
+    const { UserPool } = await idp.send(new CreateUserPoolCommand({ PoolName: poolName }));
+    const poolId = UserPool?.Id as string;
+    await idp.send(
+      new CreateResourceServerCommand({
+        UserPoolId: poolId,
+        Identifier: 'api',
+        Name: 'api',
+        Scopes: [{ ScopeName: 'orders.read', ScopeDescription: 'Read orders' }],
+      }),
+    );
     const clientIds: string[] = [];
     for (const name of ['web', 'cli']) {
-      const { UserPoolClient } = await cognito<{ UserPoolClient: { ClientId: string } }>(
-        'CreateUserPoolClient',
-        {
+      const { UserPoolClient } = await idp.send(
+        new CreateUserPoolClientCommand({
           UserPoolId: poolId,
           ClientName: name,
           ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
-        },
+        }),
       );
-      clientIds.push(UserPoolClient.ClientId);
+      clientIds.push(UserPoolClient?.ClientId as string);
     }
     for (const username of ['alice', 'bob']) {
-      await cognito('AdminCreateUser', {
-        UserPoolId: poolId,
-        Username: username,
-        TemporaryPassword: 'Temp-Passw0rd!',
-        MessageAction: 'SUPPRESS',
-      });
-      await cognito('AdminSetUserPassword', {
-        UserPoolId: poolId,
-        Username: username,
-        Password: PASSWORD,
-        Permanent: true,
-      });
+      await idp.send(
+        new AdminCreateUserCommand({
+          UserPoolId: poolId,
+          Username: username,
+          TemporaryPassword: 'Temp-Passw0rd!',
+          MessageAction: 'SUPPRESS',
+        }),
+      );
+      await idp.send(
+        new AdminSetUserPasswordCommand({
+          UserPoolId: poolId,
+          Username: username,
+          Password: PASSWORD,
+          Permanent: true,
+        }),
+      );
     }
     for (const group of ['admins', 'customers']) {
-      await cognito('CreateGroup', { UserPoolId: poolId, GroupName: group });
-      await cognito('AdminAddUserToGroup', { UserPoolId: poolId, Username: 'alice', GroupName: group });
+      await idp.send(new CreateGroupCommand({ UserPoolId: poolId, GroupName: group }));
+      await idp.send(
+        new AdminAddUserToGroupCommand({ UserPoolId: poolId, Username: 'alice', GroupName: group }),
+      );
     }
     return { poolId, clientIds };
   }
 
   async function signIn(client: string, username: string): Promise<string> {
-    const result = await cognito<{ AuthenticationResult: { AccessToken: string } }>('InitiateAuth', {
-      ClientId: client,
-      AuthFlow: 'USER_PASSWORD_AUTH',
-      AuthParameters: { USERNAME: username, PASSWORD: PASSWORD },
-    });
-    return result.AuthenticationResult.AccessToken;
+    const result = await idp.send(
+      new InitiateAuthCommand({
+        ClientId: client,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: username, PASSWORD: PASSWORD },
+      }),
+    );
+    return result.AuthenticationResult?.AccessToken as string;
   }
 
   beforeAll(async () => {
@@ -385,6 +401,11 @@ describe('LocalApiGateway', () => {
       accessKeyId: 'testing',
       secretAccessKey: 'testing',
     };
+    idp = new CognitoIdentityProviderClient({
+      endpoint: emulator.endpoint,
+      region: emulator.region,
+      credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
+    });
     const pool = await createPoolWithUser('local');
     userPoolId = pool.poolId;
     clientId = pool.clientIds[0];
@@ -411,6 +432,7 @@ describe('LocalApiGateway', () => {
   afterAll(async () => {
     await gateway?.stop();
     await scopedGateway?.stop();
+    idp?.destroy();
     await moto?.stop();
   });
 
