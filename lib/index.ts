@@ -13,3 +13,6 @@ export * from './constructs/event-subscription';
 export * from './constructs/event-type';
 export * from './constructs/transactional-outbox';
 export * from './constructs/security-checks';
+// The contract types the construct props name (`events`, `publishes`); contracts themselves come from
+// `cdk-microservices/contracts`.
+export type { DataOf, EventContract } from '../functions/shared/events/contract';
