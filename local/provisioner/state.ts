@@ -93,10 +93,15 @@ export class ProvisionState {
   readonly functions = new Map<string, LocalFunction>();
   /** Function name → key. */
   readonly functionsByName = new Map<string, string>();
+  /** Routes of every REST API, added once each stack is resolved. */
   readonly routes: LocalRoute[] = [];
+  /** Gateway responses of every REST API. */
   readonly gatewayResponses: LocalGatewayResponse[] = [];
+  /** SQS event source mappings. */
   readonly queueMappings: LocalQueueMapping[] = [];
+  /** DynamoDB stream → bus pipes. */
   readonly pipes: LocalPipe[] = [];
+  /** Queues by ARN. */
   readonly queuesByArn = new Map<string, QueueInfo>();
   /** Stream ARN → table name. */
   readonly tablesByStreamArn = new Map<string, string>();

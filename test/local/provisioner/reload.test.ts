@@ -23,7 +23,7 @@ import { EmulatorClients } from '../../../local/aws-clients';
 import type { Emulator } from '../../../local/emulator';
 import { startEmulator } from '../../../local/emulator';
 import type { LocalSystem } from '../../../local/model';
-import { provision } from '../../../local/provisioner';
+import { provision, systemChanges } from '../../../local/provisioner';
 
 // Infrastructure reload: the same emulator provisioned again from a changed assembly keeps the data and the
 // identities it holds, creates what is new and updates what changed.
@@ -208,6 +208,28 @@ describe('provisioning a changed assembly into the same emulator', () => {
       new GetGroupCommand({ UserPoolId: second.identity?.userPoolId, GroupName: GROUP }),
     );
     expect(Group?.Description).toBe('second');
+  });
+
+  it('says what changed: the added route, resources added and the properties that changed', () => {
+    const changes = systemChanges(first, second);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        '+ route GET /things/things/{id}',
+        expect.stringMatching(/^\+ Reload-local-Things\/AddedQueue[0-9A-F]{8} \(AWS::SQS::Queue\)$/),
+        expect.stringMatching(/^\+ Reload-local-Things\/AddedRule[0-9A-F]{8} \(AWS::Events::Rule\)$/),
+        expect.stringMatching(
+          /^~ Reload-local-Things\/Queue[0-9A-F]{8} \(AWS::SQS::Queue\): VisibilityTimeout$/,
+        ),
+        expect.stringMatching(
+          /^~ Reload-local-Things\/Handler[0-9A-F]{8} \(AWS::Lambda::Function\): Environment$/,
+        ),
+        expect.stringMatching(
+          /^~ Reload-local-Things\/Rule[0-9A-F]{8} \(AWS::Events::Rule\): EventPattern, Targets$/,
+        ),
+      ]),
+    );
+    expect(changes.filter((line) => line.startsWith('- '))).toEqual([]);
+    expect(systemChanges(second, again)).toEqual([]);
   });
 
   it('builds the same LocalSystem when run again on the same assembly', () => {
