@@ -49,7 +49,8 @@ export const SHOP_OUTPUTS = [
 ];
 
 function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit' });
+  // stdout stays clean for `npm pack --json`, which runs this build as prepack.
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: ['ignore', process.stderr, process.stderr] });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status})`);
 }
 
@@ -154,7 +155,8 @@ async function main(): Promise<void> {
 
   const esm = await buildEsm(path.join(DIST, 'esm'));
 
-  console.log(
+  // On stderr: `npm pack --json` runs this build as prepack and its stdout must stay JSON.
+  console.error(
     `build: dist/ written (tsc: constructs, local runtime${fs.existsSync(cli) ? ', CLI' : ' (no local/cli/index.ts yet)'}, ` +
       `kit and contracts as CommonJS + .d.ts; esbuild: ${esm.length} ESM files; ${assets} local runtime assets copied)`,
   );
