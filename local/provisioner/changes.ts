@@ -11,8 +11,8 @@ const SNAPSHOT_TYPES = new Set(['AWS::ApiGateway::Deployment', 'AWS::Lambda::Ver
 /**
  * What changed from `before` to `after` (the LocalSystems of two provisioning runs into the same emulator),
  * one line each, in the order: routes added and removed, then resources added, changed (with the names of
- * the properties that changed) and removed. Empty when nothing did. A resource removed from the assembly is
- * left in the emulator (its table, queue or rule, and what it holds): the line says so.
+ * the properties that changed) and removed. Empty when nothing did. (A table, queue or user pool removed
+ * from the assembly stays in the emulator with what it holds; `ProvisionOptions.previous` deletes rules.)
  */
 export function systemChanges(before: LocalSystem, after: LocalSystem): string[] {
   const lines: string[] = [];
@@ -39,8 +39,7 @@ export function systemChanges(before: LocalSystem, after: LocalSystem): string[]
     }
   }
   for (const [id, resource] of old) {
-    if (!current.has(id))
-      lines.push(`- ${id} (${resource.type}): removed from the assembly, left in the emulator`);
+    if (!current.has(id)) lines.push(`- ${id} (${resource.type})`);
   }
   return lines;
 }

@@ -5,6 +5,7 @@
 import type { Target } from '@aws-sdk/client-eventbridge';
 import {
   CreateEventBusCommand,
+  DeleteRuleCommand,
   DescribeEventBusCommand,
   ListTargetsByRuleCommand,
   PutRuleCommand,
@@ -85,6 +86,27 @@ async function provisionRule(
   }
   const ref = eventBusName === 'default' ? name : `${eventBusName}|${name}`;
   return { ref, attributes: { Arn: RuleArn ?? state.arn('events', `rule/${eventBusName}/${name}`) } };
+}
+
+/**
+ * Deletes a rule an earlier run created (its targets first), given the rule's `Ref` (`name` on the default bus,
+ * `bus|name` on another); a rule that is already gone is no error.
+ */
+export async function deleteRule(state: ProvisionState, ref: string): Promise<void> {
+  const { events } = state.clients;
+  const [eventBusName, name] = ref.includes('|') ? ref.split('|', 2) : ['default', ref];
+  try {
+    const { Targets = [] } = await events.send(
+      new ListTargetsByRuleCommand({ Rule: name, EventBusName: eventBusName }),
+    );
+    const ids = Targets.map((target) => target.Id).filter((id): id is string => !!id);
+    if (ids.length > 0)
+      await events.send(new RemoveTargetsCommand({ Rule: name, EventBusName: eventBusName, Ids: ids }));
+    await events.send(new DeleteRuleCommand({ Name: name, EventBusName: eventBusName }));
+    state.log(`  rule ${name}: deleted (no longer in the assembly)`);
+  } catch (error) {
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+  }
 }
 
 /** A rule target of the template as PutTargets takes it. */

@@ -11,7 +11,7 @@ import type { StackArtifact } from './assembly';
 import { progressSummary, readStacks, readTemplate } from './assembly';
 import { cognitoProvisioner, identityOf } from './cognito';
 import { dynamoDbProvisioner } from './dynamodb';
-import { eventBusProvisioner, ruleProvisioner } from './events';
+import { deleteRule, eventBusProvisioner, ruleProvisioner } from './events';
 import { lambdaProvisioner } from './lambda';
 import { pipesProvisioner } from './pipes';
 import { sqsProvisioner } from './sqs';
@@ -38,6 +38,13 @@ export interface ProvisionOptions {
    * @default - none
    */
   readonly enforcedTypes?: ReadonlySet<string>;
+  /**
+   * The LocalSystem of an earlier run into the same emulator (an infrastructure reload): the rules it had that
+   * the assembly no longer has are deleted, so that a removed subscription stops delivering. Tables, queues,
+   * user pools and parameters it had are left as they are (with their data).
+   * @default - nothing is deleted
+   */
+  readonly previous?: LocalSystem;
 }
 
 /** The provisioner of each AWS service, in no particular order (each names the types it handles). */
@@ -67,8 +74,9 @@ export const EMULATED_TYPES: ReadonlySet<string> = new Set(BY_TYPE.keys());
  * Idempotent: run again into the same emulator (on the same or a changed assembly), it creates what is new,
  * updates what changed where the emulator allows it (queue attributes, rule patterns and targets, client and
  * group settings, parameter values, new table indexes or stream) and keeps what exists as it is (tables and
- * their items, queues and their messages, user pools and their users); the LocalSystem it returns is built
- * afresh from the assembly (functions and their environments, routes, mappings, pipes).
+ * their items, queues and their messages, user pools and their users); given the earlier run's system
+ * (`previous`), it deletes the rules the assembly no longer has. The LocalSystem it returns is built afresh
+ * from the assembly (functions and their environments, routes, mappings, pipes).
  */
 export async function provision(
   assemblyDir: string,
@@ -91,6 +99,7 @@ export async function provision(
       clients,
     );
     for (const stack of readStacks(assemblyDir)) await provisionStack(state, stack);
+    if (options.previous) await deleteRemovedRules(state, options.previous);
     const notEmulated = [...state.notEmulated]
       .map(([type, count]) => ({ type, count }))
       .sort((a, b) => a.type.localeCompare(b.type));
@@ -165,6 +174,15 @@ async function provisionStack(state: ProvisionState, stack: StackArtifact): Prom
     }
   }
   for (const provisioner of PROVISIONERS) provisioner.afterStack?.(state, context);
+}
+
+/** Deletes the rules of an earlier run's system that this run did not provision. */
+async function deleteRemovedRules(state: ProvisionState, previous: LocalSystem): Promise<void> {
+  const rule = 'AWS::Events::Rule';
+  const kept = new Set(state.resources.filter((r) => r.type === rule).map((r) => r.ref));
+  for (const resource of previous.resources) {
+    if (resource.type === rule && !kept.has(resource.ref)) await deleteRule(state, resource.ref);
+  }
 }
 
 /**

@@ -39,6 +39,7 @@ let clients: EmulatorClients;
 let first: LocalSystem;
 let second: LocalSystem;
 let again: LocalSystem;
+let v1: string;
 const lines: string[] = [];
 
 /**
@@ -120,7 +121,8 @@ beforeAll(async () => {
   emulator = await startEmulator();
   clients = new EmulatorClients(emulator);
   const options = { apiBaseUrl: API_BASE_URL, log: (line: string) => lines.push(line) };
-  first = await provision(synth(1), emulator, options);
+  v1 = synth(1);
+  first = await provision(v1, emulator, options);
   // What the developer did with the first version: an item, a message, a user.
   await clients.dynamodb.send(
     new PutItemCommand({
@@ -238,5 +240,32 @@ describe('provisioning a changed assembly into the same emulator', () => {
     expect(again.functions).toEqual(second.functions);
     expect(again.queueMappings).toEqual(second.queueMappings);
     expect(again.pipes).toEqual(second.pipes);
+  });
+});
+
+describe('provisioning the first version again, given the system it replaces', () => {
+  it('deletes the rule the assembly no longer has and restores the changed one', async () => {
+    const log: string[] = [];
+    const back = await provision(v1, emulator, {
+      apiBaseUrl: API_BASE_URL,
+      previous: again,
+      log: (l) => log.push(l),
+    });
+    const { Rules = [] } = await clients.events.send(new ListRulesCommand({ EventBusName: BUS }));
+    expect(Rules.map((rule) => [rule.Name, JSON.parse(rule.EventPattern ?? '{}')])).toEqual([
+      ['reload-rule', { source: ['v1'] }],
+    ]);
+    expect(log).toContain('  rule reload-added-rule: deleted (no longer in the assembly)');
+    expect(systemChanges(again, back)).toEqual(
+      expect.arrayContaining([
+        '- route GET /things/things/{id}',
+        expect.stringMatching(/^- Reload-local-Things\/AddedRule[0-9A-F]{8} \(AWS::Events::Rule\)$/),
+      ]),
+    );
+    // The table kept its items through both reloads.
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: tableName(back), Key: { pk: { S: 'kept' } }, ConsistentRead: true }),
+    );
+    expect(Item).toBeDefined();
   });
 });
