@@ -52,8 +52,9 @@ export interface LocalRuntimeOptions {
    */
   readonly withApps?: readonly string[];
   /**
-   * Where the app's `local` cloud assembly is synthesized (each `withApps` app's goes to its own `cdk.out.local`).
-   * @default {appDir}/cdk.out.local
+   * Where the app's `local` cloud assembly is synthesized.
+   * @default - a folder of this runtime's own under `{appDir}/cdk.out.local/` (each `withApps` app's likewise under
+   * its own folder), removed when the runtime stops: several runtimes may run the same app at once
    */
   readonly assemblyDir?: string;
   /**
@@ -219,7 +220,7 @@ class Runtime implements LocalRuntime {
       const assemblyDir =
         config === main && options.assemblyDir
           ? path.resolve(options.assemblyDir)
-          : path.join(config.dir, 'cdk.out.local');
+          : privateAssemblyDir(config.dir);
       this.entries.push({ config, assemblyDir });
     }
   }
@@ -592,6 +593,42 @@ class Runtime implements LocalRuntime {
     await this.reloading.catch(() => undefined);
     if (this.serving) await this.unserve(this.serving);
     await this.emulator?.stop().catch((error: unknown) => this.log(`stop failed: ${String(error)}`));
+    for (const entry of this.entries) {
+      if (!OWN_ASSEMBLY.test(path.basename(entry.assemblyDir))) continue;
+      for (const suffix of ['', '.next', '.previous']) {
+        fs.rmSync(entry.assemblyDir + suffix, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+/** Folders of runtimes under `cdk.out.local/`: `dev-{pid}-{n}` (with `.next`/`.previous` during a reload). */
+const OWN_ASSEMBLY = /^dev-(\d+)-\d+(\.next|\.previous)?$/;
+let runtimes = 0;
+
+/**
+ * A folder for this runtime's assembly of the app in `appDir`, `cdk.out.local/dev-{pid}-{n}`: runtimes running the
+ * same app at once (a `dev` and a test, two `--with` of one checkout) do not overwrite each other's assemblies.
+ * Folders of processes that are gone are removed.
+ */
+function privateAssemblyDir(appDir: string): string {
+  const root = path.join(appDir, 'cdk.out.local');
+  for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    const pid = Number(OWN_ASSEMBLY.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !isAlive(pid)) {
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    }
+  }
+  runtimes += 1;
+  return path.join(root, `dev-${process.pid}-${runtimes}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
