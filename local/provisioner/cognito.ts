@@ -136,7 +136,7 @@ async function provisionUserPool(
   };
 }
 
-/** The pool of that name in the emulator, if any (ARN included when the emulator lists it). */
+/** The id of the pool of that name in the emulator, if any (ListUserPools gives no ARN). */
 async function existingPool(
   state: ProvisionState,
   name: string,
