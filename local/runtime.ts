@@ -560,7 +560,10 @@ class Runtime implements LocalRuntime {
       changed.add(file);
       clearTimeout(timer);
       timer = setTimeout(() => {
-        const files = [...changed].map((f) => path.relative(process.cwd(), f) || f);
+        const files = [...changed].map((f) => {
+          const relative = path.relative(process.cwd(), f);
+          return relative.startsWith('..') ? f : relative;
+        });
         changed.clear();
         void this.reload(files.slice(0, 3).join(', ') + (files.length > 3 ? ', ...' : ''));
       }, 300);

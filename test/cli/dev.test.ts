@@ -29,6 +29,11 @@ function writeApp(dir: string, routes: string): void {
 }
 `,
   );
+  writeAppEntry(dir, routes);
+}
+
+/** Writes the app's infrastructure code (bin/app.ts) with these routes. */
+function writeAppEntry(dir: string, routes: string): void {
   fs.writeFileSync(
     path.join(dir, 'bin', 'app.ts'),
     `import * as path from 'node:path';
@@ -63,7 +68,7 @@ const lines: string[] = [];
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-app-'));
   writeApp(dir, GET_ROUTE);
-  session = await runDev({ appDir: dir, port: 0, watch: false, print: (line) => lines.push(line) });
+  session = await runDev({ appDir: dir, port: 0, watch: true, print: (line) => lines.push(line) });
 }, 300_000);
 
 afterAll(async () => {
@@ -102,7 +107,7 @@ it('serves an authenticated round trip with a demo user token from `token`', asy
   expect(anonymous.status).toBe(401);
 }, 60_000);
 
-it('applies an infrastructure edit in place: the new route is served, table data is kept', async () => {
+it('applies an edit of the infrastructure code as it is saved: the new route is served, table data is kept', async () => {
   const runtime = session.runtime;
   const tableName = [...runtime.system.functions.values()].find((fn) => fn.environment.TABLE_NAME)
     ?.environment.TABLE_NAME;
@@ -118,10 +123,22 @@ it('applies an infrastructure edit in place: the new route is served, table data
   try {
     await dynamo.send(new PutItemCommand({ TableName: tableName!, Item: { pk: { S: 'kept' } } }));
     const before = runtime.apiUrl;
-    writeApp(dir, `${GET_ROUTE}, ${POST_ROUTE}`);
-    const result = await runtime.reload('bin/app.ts');
-    expect(result.applied).toBe(true);
-    expect(result.changes).toEqual(expect.arrayContaining(['+ route POST /payments/payments']));
+    writeAppEntry(dir, `${GET_ROUTE}, ${POST_ROUTE}`);
+    const deadline = Date.now() + 200_000;
+    while (
+      !lines.some((l) => /^\[reload\] (Applied|Could not|Synth failed)/.test(l)) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const reloadLines = lines.filter((l) => l.startsWith('[reload]'));
+    expect(reloadLines[0]).toMatch(/^\[reload\] Infrastructure changed \(.*bin\/app\.ts\): re-synthesizing/);
+    expect(reloadLines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\[reload\] Applied in [\d.]+ s \(table data kept\):$/),
+        '[reload]   + route POST /payments/payments',
+      ]),
+    );
     expect(runtime.apiUrl).toBe(before);
     const token = await tokenFor('demo@example.com', dir);
     const posted = await fetch(`${runtime.apiUrl}/payments/payments`, {
