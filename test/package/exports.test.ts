@@ -84,14 +84,16 @@ describe('package exports', () => {
     expect(fs.existsSync(path.join(ROOT, sourceOf(pkg.bin['cdk-microservices'])))).toBe(true);
   });
 
-  it('asks consumers for the CDK, cdk-nag and esbuild as peers, and installs what the runtime imports', () => {
+  it('asks consumers for the CDK, cdk-nag, esbuild and zod as peers, and installs what the runtime imports', () => {
+    // zod is a peer: a team's own contracts and the kit must share one zod (its types and its locale config).
     expect(Object.keys(pkg.peerDependencies)).toEqual(
-      expect.arrayContaining(['aws-cdk-lib', 'constructs', 'cdk-nag', 'esbuild']),
+      expect.arrayContaining(['aws-cdk-lib', 'constructs', 'cdk-nag', 'esbuild', 'zod']),
     );
-    for (const peer of ['aws-cdk-lib', 'constructs', 'cdk-nag', 'esbuild']) {
+    for (const peer of ['aws-cdk-lib', 'constructs', 'cdk-nag', 'esbuild', 'zod']) {
       expect(pkg.devDependencies[peer]).toBeDefined();
     }
-    for (const dependency of ['@aws-sdk/client-sqs', '@cloud-copilot/iam-simulate', 'ajv', 'jose', 'zod']) {
+    expect(pkg.dependencies.zod).toBeUndefined();
+    for (const dependency of ['@aws-sdk/client-sqs', '@cloud-copilot/iam-simulate', 'ajv', 'jose']) {
       expect(pkg.dependencies[dependency]).toMatch(/^\d+\.\d+\.\d+$/);
     }
     // The kit's declarations name aws-lambda's types: a consumer must get them with the package.
