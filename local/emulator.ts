@@ -76,7 +76,8 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
       `No AWS emulator: AWS_ENDPOINT_URL is not set and moto_server is not on PATH. ${HOW_TO_GET_ONE}`,
     );
   }
-  const moto = await startMotoServer();
+  // The runtime synthesizes while moto starts: time for moto to import its backends too.
+  const moto = await startMotoServer({ warmUp: true });
   return {
     endpoint: moto.endpoint,
     region: MOTO_REGION,
@@ -88,11 +89,27 @@ export async function startEmulator(env: NodeJS.ProcessEnv = process.env): Promi
   };
 }
 
+/** Options of {@link startMotoServer}. */
+export interface MotoServerOptions {
+  /**
+   * The account moto's ARNs carry.
+   * @default - moto's (123456789012)
+   */
+  readonly accountId?: string;
+  /**
+   * Whether the launcher imports the backends the local runtime calls (SSM, Cognito, EventBridge, DynamoDB,
+   * SQS, STS) in the background once it answers, so the first provisioning does not wait for them (SSM's
+   * alone takes 0.6 s or more). Worth it when something else (synthesis) runs meanwhile.
+   * @default false
+   */
+  readonly warmUp?: boolean;
+}
+
 /**
  * Starts `moto_server` on a free port of 127.0.0.1 and waits until it answers.
  * Throws (with moto's stderr and an install hint) if it is not installed or does not come up.
  */
-export async function startMotoServer(options: { readonly accountId?: string } = {}): Promise<MotoServer> {
+export async function startMotoServer(options: MotoServerOptions = {}): Promise<MotoServer> {
   if (!onPath('moto_server')) throw new Error(`moto_server is not on PATH. ${MOTO_INSTALL_HINT}`);
   const port = await freePort();
   const [command, args, launcherNotice] = motoCommand(port);
@@ -104,6 +121,7 @@ export async function startMotoServer(options: { readonly accountId?: string } =
       MOTO_PORT: String(port),
       // The account moto's ARNs carry (moto's default otherwise).
       ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}),
+      ...(options.warmUp ? { MOTO_LAUNCHER_WARM_UP: '1' } : {}),
     },
   });
   // Keep draining stderr (moto logs every request there) so a full pipe never blocks the server.

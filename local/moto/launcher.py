@@ -24,9 +24,17 @@ stderr, should moto's internals change:
   walked all of them holding the interpreter lock, a pause that stopped every request and grew with the data
   (150 ms at 400,000 objects, 0.4-0.8 s stalls in a benchmark run). Frozen objects are still freed by reference
   counting when moto drops them; only a reference cycle among them would stay.
+
+With MOTO_LAUNCHER_WARM_UP=1 in its environment (the local runtime's emulator), it also imports the backends
+of the services the runtime calls, in a background thread started on the first request (the readiness check,
+so that start-up is not slowed), while the apps synthesize: moto imports a backend on its first request, and
+SSM's alone took 0.6-1.9 s (it loads the catalogue of AWS public parameters), which the first provisioning
+waited for. A backend that cannot be imported there is left for the first request to import (and report) as it
+would have.
 """
 
 import copy
+import os
 import sys
 import threading
 
@@ -118,6 +126,20 @@ def survivors_of_full_collections_frozen():
     gc.callbacks.append(freeze)
 
 
+#: Backends the local runtime's provisioning, pollers and pipes call, slowest to import first.
+WARM_BACKENDS = ("ssm", "cognitoidp", "events", "dynamodb", "dynamodbstreams", "sqs", "sts")
+
+
+def backends_imported_ahead():
+    from moto.backends import get_backend
+
+    for name in WARM_BACKENDS:
+        try:
+            get_backend(name)
+        except Exception:
+            pass
+
+
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
@@ -127,8 +149,12 @@ def main():
         except Exception as error:
             print("moto runs without " + speed_up.__name__ + ": " + repr(error), file=sys.stderr)
     lock = threading.Lock()
+    warm_up = [os.environ.get("MOTO_LAUNCHER_WARM_UP") == "1"]
 
     def serialized(environ, start_response):
+        if warm_up[0]:
+            warm_up[0] = False
+            threading.Thread(target=backends_imported_ahead, name="warm-up", daemon=True).start()
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
             with lock:
                 return list(app(environ, start_response))
