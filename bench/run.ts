@@ -13,7 +13,10 @@ import * as path from 'node:path';
 // This machine may run Node 20; the SDK's notice that its 2027 releases need Node 22 is not actionable here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { bundlesSection } from './bundles';
+import { devSection } from './dev';
+import { hotReloadSection } from './hot-reload';
 import { middlewareSection } from './middleware';
+import { packageBundlesSection } from './package-bundles';
 import type { SectionResult } from './report';
 import { renderSection } from './report';
 import { runtimeSection } from './runtime';
@@ -26,6 +29,9 @@ const SECTIONS: Record<string, (quick: boolean) => Promise<SectionResult>> = {
   middleware: (quick) => middlewareSection({ rounds: quick ? 3 : 5 }),
   synth: (quick) => synthSection({ samples: quick ? 1 : 3 }),
   runtime: (quick) => runtimeSection({ quick }),
+  'package-bundles': () => packageBundlesSection(),
+  dev: (quick) => devSection({ samples: quick ? 1 : 3 }),
+  'hot-reload': (quick) => hotReloadSection({ edits: quick ? 5 : 20 }),
 };
 
 export function machine(): Record<string, string | number> {
