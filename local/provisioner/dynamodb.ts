@@ -81,6 +81,15 @@ async function provisionTable(
   }
   let table = await waitForTable(state, name);
   if (existed) {
+    const keys = (schema: readonly KeySchemaElement[] | undefined) =>
+      (schema ?? []).map((key) => `${key.AttributeName} ${key.KeyType}`).join(', ');
+    if (keys(table.KeySchema) !== keys(props.KeySchema as KeySchemaElement[])) {
+      // CloudFormation would replace the table (and lose its items): locally it stays as it is.
+      state.log(
+        `Warning: table ${name} keeps its keys (${keys(table.KeySchema)}); the template's are ` +
+          `${keys(props.KeySchema as KeySchemaElement[])}: restart with a fresh emulator to apply them`,
+      );
+    }
     // Only what can be added without touching the items: new global indexes, a stream.
     const present = new Set((table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
     for (const index of gsis ?? []) {

@@ -6,7 +6,7 @@ import {
   AdminGetUserCommand,
   GetGroupCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
@@ -56,6 +56,19 @@ function synth(version: 1 | 2): string {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     stream: dynamodb.StreamViewType.NEW_IMAGE,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  if (version === 2) {
+    table.addGlobalSecondaryIndex({
+      indexName: 'byNote',
+      partitionKey: { name: 'note', type: dynamodb.AttributeType.STRING },
+    });
+  }
+  new dynamodb.Table(stack, 'Rekeyed', {
+    tableName: 'reload-rekeyed',
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    ...(version === 2 ? { sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING } } : {}),
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     removalPolicy: RemovalPolicy.DESTROY,
   });
   const queue = new sqs.Queue(stack, 'Queue', {
@@ -154,6 +167,19 @@ describe('provisioning a changed assembly into the same emulator', () => {
       new GetItemCommand({ TableName: tableName(second), Key: { pk: { S: 'kept' } }, ConsistentRead: true }),
     );
     expect(Item?.note).toEqual({ S: 'written before' });
+  });
+
+  it('adds the index the new version declares to the table', async () => {
+    const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName(second) }));
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['byNote']);
+    expect(lines).toContainEqual(expect.stringMatching(/table .*: index byNote added$/));
+  });
+
+  it('keeps a table whose keys changed as it is, and says so', () => {
+    expect(lines).toContain(
+      "Warning: table reload-rekeyed keeps its keys (pk HASH); the template's are pk HASH, sk RANGE: " +
+        'restart with a fresh emulator to apply them',
+    );
   });
 
   it('keeps the queue and its messages, with the visibility timeout of the new version', async () => {
