@@ -118,8 +118,9 @@ function messagesOf(errors: readonly ErrorObject[], value: unknown): string[] {
       if (names) {
         names.push(name);
       } else {
-        missingAt.set(key, [name]);
-        violations.push({ pointer: error.instancePath, missing: missingAt.get(key) as string[] });
+        const missing = [name];
+        missingAt.set(key, missing);
+        violations.push({ pointer: error.instancePath, missing });
       }
       continue;
     }
