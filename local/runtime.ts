@@ -601,6 +601,11 @@ class Runtime implements LocalRuntime {
       for (const suffix of ['', '.next', '.previous']) {
         fs.rmSync(entry.assemblyDir + suffix, { recursive: true, force: true });
       }
+      try {
+        fs.rmdirSync(path.dirname(entry.assemblyDir));
+      } catch {
+        // Not empty (another runtime's folder, an earlier synth): kept.
+      }
     }
   }
 }

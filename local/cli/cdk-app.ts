@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** What `cdk.json` tells the CLI about an app. */
 export interface CdkAppConfig {
@@ -69,8 +70,9 @@ const SHELL_SYNTAX = /[|&;<>()$`\\"'*?[\]#~=%{}\n]/;
 
 /**
  * The command that runs the app: `npx <bin> ...` becomes `node_modules/.bin/<bin> ...` when that file exists in
- * the app's folder or above (npx costs a second or more to start), a `.js` file runs under node, and anything
- * else runs through the shell as written.
+ * the app's folder or above (npx costs a second or more to start) — `npx tsx file.ts` becomes
+ * `node --import <tsx's loader> file.ts` — a `.js` file runs under node, and anything else runs through the shell
+ * as written.
  */
 export function resolveAppCommand(config: CdkAppConfig): { command: string; args: string[]; shell: boolean } {
   const words = config.app.split(/\s+/);
@@ -80,13 +82,29 @@ export function resolveAppCommand(config: CdkAppConfig): { command: string; args
     while (words[index] === '--yes' || words[index] === '-y' || words[index] === '--no-install') index++;
     const bin = words[index];
     const local = bin ? binOf(config.dir, bin) : undefined;
-    if (local) return { command: local, args: words.slice(index + 1), shell: false };
+    const args = words.slice(index + 1);
+    const loader =
+      bin === 'tsx' && local && args[0] && !args[0].startsWith('-') ? tsxLoader(local) : undefined;
+    // `tsx file` starts a second node process to run the file; node with tsx's loader runs it in one.
+    if (loader) return { command: process.execPath, args: ['--import', loader, ...args], shell: false };
+    if (local) return { command: local, args, shell: false };
     return { command: config.app, args: [], shell: true };
   }
   if (words.length === 1 && /\.[cm]?js$/.test(words[0])) {
     return { command: process.execPath, args: [words[0]], shell: false };
   }
   return { command: words[0], args: words.slice(1), shell: false };
+}
+
+/** The file URL of tsx's loader (`node --import <it> file.ts` runs what `tsx file.ts` runs), from its bin link. */
+function tsxLoader(bin: string): string | undefined {
+  try {
+    // node_modules/.bin/tsx → node_modules/tsx/dist/cli.mjs
+    const loader = path.join(path.dirname(path.dirname(fs.realpathSync(bin))), 'dist', 'loader.mjs');
+    return fs.existsSync(loader) ? pathToFileURL(loader).href : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function binOf(start: string, bin: string): string | undefined {
