@@ -32,7 +32,8 @@ export async function runDescribe(options: DescribeOptions = {}): Promise<void> 
   const started = Date.now();
   print(`Synthesizing the ${env} environment of ${path.basename(app.dir)} ("${app.app}")...`);
   try {
-    await synthesizeApp(app, { outdir, context: { env } });
+    // Nothing is run: the functions are not bundled.
+    await synthesizeApp(app, { outdir, context: { env, 'aws:cdk:bundling-stacks': [] } });
     const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as {
       artifacts?: Record<string, { type: string; properties?: { templateFile?: string } }>;
     };
