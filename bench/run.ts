@@ -14,6 +14,7 @@ import * as path from 'node:path';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { bundlesSection } from './bundles';
 import { devSection } from './dev';
+import { gatewaySection } from './gateway';
 import { hotReloadSection } from './hot-reload';
 import { middlewareSection } from './middleware';
 import { packageBundlesSection } from './package-bundles';
@@ -29,6 +30,7 @@ const SECTIONS: Record<string, (quick: boolean) => Promise<SectionResult>> = {
   middleware: (quick) => middlewareSection({ rounds: quick ? 3 : 5 }),
   synth: (quick) => synthSection({ samples: quick ? 1 : 3 }),
   runtime: (quick) => runtimeSection({ quick }),
+  gateway: (quick) => gatewaySection({ quick }),
   'package-bundles': () => packageBundlesSection(),
   dev: (quick) => devSection({ samples: quick ? 1 : 3 }),
   'hot-reload': (quick) => hotReloadSection({ edits: quick ? 5 : 20 }),
