@@ -296,7 +296,13 @@ class Runtime implements LocalRuntime {
   private async synthesizeAll(suffix: string): Promise<void> {
     const results = await Promise.allSettled(
       this.entries.map((entry) =>
-        synthesizeApp(entry.config, { outdir: entry.assemblyDir + suffix, context: this.context }),
+        synthesizeApp(entry.config, {
+          outdir: entry.assemblyDir + suffix,
+          context: this.context,
+          // The templates are provisioned, not deployed: aws-cdk-lib's schema validation (most of a synth's
+          // time) is left to `cdk synth`/`cdk deploy`; the app's own checks (cdk-nag) still run.
+          validateTemplates: false,
+        }),
       ),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
