@@ -33,6 +33,7 @@ import {
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'consumer-app');
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  exports: Record<string, string | Record<string, string>>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -119,18 +120,36 @@ describe('the packed library installed into a team app outside this repository',
     expect(fs.lstatSync(path.join(app.dir, 'node_modules', 'cdk-microservices')).isSymbolicLink()).toBe(
       false,
     );
-    for (const entry of resolved) {
-      expect(entry.require.startsWith(`${packageDir}${path.sep}dist${path.sep}`)).toBe(true);
-      expect(entry.require).toMatch(/\.js$/);
-      expect(entry.import.startsWith(`${packageDir}${path.sep}dist${path.sep}`)).toBe(true);
-    }
-    // Lambda bundles get the ESM build of the kit and the contracts.
+    // Each entry point lands on the file package.json's exports name for it, in the app's node_modules: the
+    // CommonJS build for require, the ESM build of the kit and the contracts for import (Lambda bundles).
+    const inApp = (file: string) => path.relative(installed, file);
+    const target = (entry: string, condition: 'require' | 'import') => {
+      const subpath = `.${entry.slice('cdk-microservices'.length)}`;
+      const [pattern, value] = Object.entries(manifest.exports).find(([key]) =>
+        key.includes('*') ? subpath.startsWith(key.slice(0, key.indexOf('*'))) : key === subpath,
+      )!;
+      const conditions = typeof value === 'string' ? { default: value } : value;
+      const file = conditions[condition] ?? conditions.default;
+      const star = pattern.includes('*') ? subpath.slice(pattern.indexOf('*')) : '';
+      return path.join('cdk-microservices', file.replace('*', star));
+    };
+    expect(
+      resolved.map((e) => ({ entry: e.entry, require: inApp(e.require), import: inApp(e.import) })),
+    ).toEqual(
+      ENTRY_POINTS.map((entry) => ({
+        entry,
+        require: target(entry, 'require'),
+        import: target(entry, 'import'),
+      })),
+    );
     expect(
       resolved.filter((e) => /\/(kit|contracts)/.test(e.entry)).map((e) => path.extname(e.import)),
     ).toEqual(['.mjs', '.mjs', '.mjs']);
-    expect(cli.startsWith(`${packageDir}${path.sep}`)).toBe(true);
-    expect(cdk.startsWith(`${installed}${path.sep}`)).toBe(true);
-    expect(zod.startsWith(`${installed}${path.sep}`)).toBe(true);
+    expect({ cli: inApp(cli), cdk: inApp(cdk), zod: inApp(zod) }).toEqual({
+      cli: expect.stringMatching(/^cdk-microservices\/dist\/local\/cli\/index\.js$/),
+      cdk: expect.stringMatching(/^aws-cdk-lib\//),
+      zod: expect.stringMatching(/^zod\//),
+    });
     const everything = JSON.stringify({ resolved, cli, cdk, zod });
     expect(everything).not.toContain(fs.realpathSync(ROOT));
     // The reference system (the Shop) is not in the package.
@@ -500,21 +519,34 @@ describe('npx cdk-microservices dev in the team app: a stand-in Shop platform', 
         },
         { timeoutMs: 60_000, what: 'PaymentRequested on the bus', last: dev!.output },
       );
-      const event = JSON.parse(message) as {
-        source: string;
-        'detail-type': string;
-        detail: Record<string, unknown>;
-      };
-      expect(event).toMatchObject({
+      const event = JSON.parse(message) as { source: string; 'detail-type': string };
+      expect({ source: event.source, detailType: event['detail-type'] }).toEqual({
         source: 'shop.payments',
-        'detail-type': 'PaymentRequested',
-        detail: {
-          type: 'PaymentRequested',
-          version: 1,
-          source: 'shop.payments',
-          correlationId: created.headers.get('x-correlation-id'),
-          data: { paymentId: created.body!.id, orderId, amount: 30, currency: 'USD' },
-        },
+        detailType: 'PaymentRequested',
+      });
+      // Parsed as a subscribing team would: the kit's parseRecord with the team's contract, in the app.
+      fs.mkdirSync(path.join(app.dir, 'probe'), { recursive: true });
+      fs.writeFileSync(
+        path.join(app.dir, 'probe', 'parse-event.ts'),
+        [
+          "import type { SQSRecord } from 'aws-lambda';",
+          "import { on, parseRecord } from 'cdk-microservices/kit/events';",
+          "import { PaymentRequested } from '../contracts/payments';",
+          'const record = { messageId: "probe", body: process.argv[2] } as SQSRecord;',
+          'const { envelope } = parseRecord(record, [on(PaymentRequested, async () => undefined)]);',
+          'console.log(JSON.stringify(envelope));',
+          '',
+        ].join('\n'),
+      );
+      const parsed = succeeded(await npx(['tsx', 'probe/parse-event.ts', message], 120_000));
+      expect(JSON.parse(parsed.stdout)).toEqual({
+        id: expect.any(String),
+        type: 'PaymentRequested',
+        version: 1,
+        source: 'shop.payments',
+        occurredAt: expect.any(String),
+        correlationId: created.headers.get('x-correlation-id'),
+        data: { paymentId: created.body!.id, orderId, amount: 30, currency: 'USD' },
       });
       await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
     } finally {
