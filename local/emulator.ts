@@ -4,8 +4,6 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '../functions/shared/resilience/sha256';
 import { EmulatorClients, emulatorAccountIdOf } from './aws-clients';
 import type { EmulatorEndpoint } from './model';
 import { sleep } from './util';
@@ -165,79 +163,6 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     ...(stderr.match(/^moto runs without .*$/gm) ?? []),
   ];
   return { endpoint, pid: child.pid, stop, notices };
-}
-
-/** AWS services the local runtime calls through {@link callAwsJson} (all speak the AWS JSON protocol). */
-export type JsonService = 'sqs' | 'events' | 'cognito-idp' | 'ssm' | 'dynamodb';
-
-const JSON_PROTOCOL: Record<JsonService, { readonly target: string; readonly version: string }> = {
-  sqs: { target: 'AmazonSQS', version: '1.0' },
-  events: { target: 'AWSEvents', version: '1.1' },
-  'cognito-idp': { target: 'AWSCognitoIdentityProviderService', version: '1.1' },
-  ssm: { target: 'AmazonSSM', version: '1.1' },
-  dynamodb: { target: 'DynamoDB_20120810', version: '1.0' },
-};
-
-/** An error answered by the emulator (`__type` of the AWS JSON protocol, e.g. `ResourceInUseException`). */
-export class EmulatorError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode: number,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
-
-/**
- * Calls one action of an AWS JSON-protocol API on the emulator with a SigV4-signed request (moto picks the
- * service from the signature's scope).
- * @deprecated Use the SDK v3 clients of {@link EmulatorClients} (local/aws-clients.ts); kept until the last
- * callers have moved.
- */
-export async function callAwsJson<T = Record<string, unknown>>(
-  emulator: EmulatorEndpoint,
-  service: JsonService,
-  action: string,
-  input: object,
-): Promise<T> {
-  const url = new URL(emulator.endpoint);
-  const { target, version } = JSON_PROTOCOL[service];
-  const body = JSON.stringify(input);
-  const signer = new SignatureV4({
-    service,
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-    sha256: Sha256,
-  });
-  const signed = await signer.sign({
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: url.port ? Number(url.port) : undefined,
-    path: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`,
-    query: {},
-    headers: {
-      host: url.host,
-      'content-type': `application/x-amz-json-${version}`,
-      'x-amz-target': `${target}.${action}`,
-    },
-    body,
-  });
-  const response = await fetch(`${url.origin}${signed.path}`, {
-    method: 'POST',
-    headers: signed.headers,
-    body,
-  });
-  const text = await response.text();
-  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  if (!response.ok) {
-    const code = String(parsed.__type ?? parsed.code ?? `HTTP${response.status}`).replace(/^.*#/, '');
-    const message = String(parsed.message ?? parsed.Message ?? text);
-    throw new EmulatorError(code, `${service} ${action} failed: ${code}: ${message}`, response.status);
-  }
-  return parsed as T;
 }
 
 /**
