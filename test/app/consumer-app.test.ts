@@ -348,6 +348,22 @@ describe('cdk synth -c env=dev of the team app, with the security checks', () =>
   });
 });
 
+describe('npx cdk-microservices check in the team app', () => {
+  it('evaluates what AWS would authorize for dev and prod, and names the scopes the Shop platform must declare', async () => {
+    const check = await npx(['cdk-microservices', 'check']);
+    timings['cdk-microservices check'] = seconds(check.seconds);
+    const output = check.stdout + check.stderr;
+    expect({ status: check.status, output }).toEqual({
+      status: 0,
+      output: expect.stringMatching(/^dev: \d+ interactions evaluated .*; 0 would be refused by AWS$/m),
+    });
+    expect(output).toMatch(/^prod: \d+ interactions evaluated .*; 0 would be refused by AWS$/m);
+    expect(output).toContain(
+      'the platform Shop/dev is attached by name: it must declare the scopes orders.read, payments.read, payments.write',
+    );
+  }, 600_000);
+});
+
 /** A JSON request to the running app; the body parsed. */
 async function call(
   url: string,
