@@ -484,6 +484,37 @@ describe('npx cdk-microservices dev in the team app: a stand-in Shop platform', 
     expect(invalid.status).toBe(400);
   }, 300_000);
 
+  it('serves an edited handler on the next requests, with the data kept (hot reload)', async () => {
+    const token = await tokenOf('demo@example.com');
+    const created = await call(`${dev!.apiUrl}/payments/payments`, {
+      method: 'POST',
+      token,
+      body: { orderId: '9a7b5c3d-1e2f-4a6b-8c9d-0e1f2a3b4c5d', amount: 7, currency: 'EUR' },
+    });
+    expect(created.status).toBe(201);
+    const handler = path.join(app.dir, 'handlers', 'get-payment.ts');
+    const original = fs.readFileSync(handler, 'utf8');
+    const edited = original.replace('body: { id, orderId,', 'body: { revision: 2, id, orderId,');
+    expect(edited).not.toBe(original);
+    const savedAt = Date.now();
+    fs.writeFileSync(handler, edited);
+    try {
+      const read = await poll(
+        async () => {
+          const answer = await call(`${dev!.apiUrl}/payments/payments/${String(created.body!.id)}`, {
+            token,
+          });
+          return answer.body?.revision === 2 ? answer : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the edited handler to answer', last: dev!.output },
+      );
+      timings['handler edit → served'] = seconds((Date.now() - savedAt) / 1000);
+      expect(read).toMatchObject({ status: 200, body: { ...created.body, revision: 2 } });
+    } finally {
+      fs.writeFileSync(handler, original);
+    }
+  }, 120_000);
+
   it("publishes PaymentRequested through its outbox onto the platform's bus", async () => {
     const info = JSON.parse(fs.readFileSync(path.join(app.dir, '.local-runtime.json'), 'utf8')) as {
       emulator: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
