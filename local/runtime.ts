@@ -260,7 +260,13 @@ class Runtime implements LocalRuntime {
       `Synthesizing the local environment of ${this.entries.length === 1 ? names : `${this.entries.length} apps (${names})`} and starting the AWS emulator...`,
     );
     // The emulator starts while the apps synthesize (both take seconds, neither needs the other).
-    const [emulator, synthesized] = await Promise.allSettled([startEmulator(), this.synthesizeAll('')]);
+    const elapsed = () => ((Date.now() - this.started) / 1000).toFixed(1);
+    let emulatorReady = '';
+    let synthesizedAt = '';
+    const [emulator, synthesized] = await Promise.allSettled([
+      startEmulator().finally(() => (emulatorReady = elapsed())),
+      this.synthesizeAll('').finally(() => (synthesizedAt = elapsed())),
+    ]);
     if (emulator.status === 'fulfilled') this.emulator = emulator.value;
     if (synthesized.status === 'rejected') {
       if (emulator.status === 'fulfilled') await emulator.value.stop().catch(() => undefined);
@@ -269,7 +275,8 @@ class Runtime implements LocalRuntime {
     if (emulator.status === 'rejected') throw emulator.reason;
     try {
       this.step(
-        `Emulator at ${this.emulator.endpoint}${this.emulator.external ? ' (from AWS_ENDPOINT_URL)' : ' (moto_server)'}`,
+        `Emulator at ${this.emulator.endpoint}${this.emulator.external ? ' (from AWS_ENDPOINT_URL)' : ' (moto_server)'} ` +
+          `(ready at ${emulatorReady}s; synthesized at ${synthesizedAt}s)`,
       );
       for (const notice of this.emulator.notices) this.step(`Note: ${notice}`);
       const port = this.options.port ?? Number(process.env.PORT ?? 3000);
