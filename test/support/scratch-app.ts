@@ -74,17 +74,21 @@ export function run(
   const started = Date.now();
   const display = [command, ...args].join(' ');
   return new Promise((resolve, reject) => {
+    // Its own process group, so that a timeout ends what it started too (npx runs the command in a child).
     const child = spawn(command, args, {
       cwd,
       env: options.env ?? scratchEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = options.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs).unref()
+      ? setTimeout(() => {
+          if (child.pid !== undefined && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+        }, options.timeoutMs).unref()
       : undefined;
     child.on('error', (error) => {
       if (timer) clearTimeout(timer);
@@ -138,12 +142,11 @@ export async function packLibrary(outDir: string): Promise<PackedLibrary> {
     }
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(staging, 'node_modules'), 'dir');
     fs.mkdirSync(outDir, { recursive: true });
-    const packed = succeeded(
-      await run('npm', ['pack', '--json', '--pack-destination', outDir], staging, { env: scratchEnv() }),
-    );
-    const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
-      filename: string;
-    }>;
+    const before = new Set(fs.readdirSync(outDir));
+    // (Not `--json`: the prepack build prints to the same stdout.)
+    const packed = succeeded(await run('npm', ['pack', '--pack-destination', outDir], staging));
+    const [filename] = fs.readdirSync(outDir).filter((name) => name.endsWith('.tgz') && !before.has(name));
+    if (!filename) throw new Error(`npm pack wrote no tarball into ${outDir}:\n${packed.stdout}`);
     return { tarball: path.join(outDir, filename), seconds: packed.seconds };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
