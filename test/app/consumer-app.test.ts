@@ -162,7 +162,7 @@ describe('the packed library installed into a team app outside this repository',
     ]) {
       expect({ shop, shipped: fs.existsSync(path.join(packageDir, shop)) }).toEqual({ shop, shipped: false });
     }
-  });
+  }, 600_000);
 
   it("copies the cdk.json context the guide tells teams to copy: this repository's feature flags", () => {
     const ours = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: object };
@@ -177,11 +177,15 @@ describe('the packed library installed into a team app outside this repository',
   it.each([
     ['node16', []],
     ['node10', ['--module', 'commonjs', '--moduleResolution', 'node10']],
-  ])('type-checks with tsc --noEmit (moduleResolution %s)', async (resolution, flags) => {
-    const tsc = await npx(['tsc', '--noEmit', '-p', '.', ...flags]);
-    timings[`tsc ${resolution}`] = seconds(tsc.seconds);
-    expect({ output: tsc.stdout + tsc.stderr, status: tsc.status }).toEqual({ output: '', status: 0 });
-  });
+  ])(
+    'type-checks with tsc --noEmit (moduleResolution %s)',
+    async (resolution, flags) => {
+      const tsc = await npx(['tsc', '--noEmit', '-p', '.', ...flags]);
+      timings[`tsc ${resolution}`] = seconds(tsc.seconds);
+      expect({ output: tsc.stdout + tsc.stderr, status: tsc.status }).toEqual({ output: '', status: 0 });
+    },
+    600_000,
+  );
 });
 
 describe('cdk synth -c env=dev of the team app, with the security checks', () => {
@@ -334,7 +338,7 @@ describe('cdk synth -c env=dev of the team app, with the security checks', () =>
     expect(probe.status).not.toBe(0);
     expect(probe.stdout + probe.stderr).toMatch(/AwsSolutions-SQS3/);
     expect(probe.stdout + probe.stderr).toMatch(/AwsSolutions-SQS4/);
-  });
+  }, 600_000);
 
   it('passes cfn-lint with the .cfnlintrc.yaml the team keeps next to cdk.json', async () => {
     const templates = fs
@@ -345,7 +349,7 @@ describe('cdk synth -c env=dev of the team app, with the security checks', () =>
     const lint = await run('cfn-lint', ['--format', 'parseable', ...templates], app.dir);
     timings['cfn-lint'] = seconds(lint.seconds);
     expect({ output: lint.stdout + lint.stderr, status: lint.status }).toEqual({ output: '', status: 0 });
-  });
+  }, 600_000);
 });
 
 describe('npx cdk-microservices check in the team app', () => {
