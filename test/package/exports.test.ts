@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as ts from 'typescript';
 import { buildEsm, esmModules, SHOP_OUTPUTS } from '../../scripts/build';
 
 // The package's shape, checked without building or installing it: every entry point in `exports` (and
@@ -127,8 +128,10 @@ describe('package dependencies', () => {
     const missing = new Set<string>();
     for (const file of shipped) {
       const code = fs.readFileSync(path.join(ROOT, file), 'utf8');
-      for (const [, specifier] of code.matchAll(/(?:from|import|require\()\s*['"]([^'"./][^'"]*)['"]/g)) {
-        if (specifier.startsWith('node:')) continue;
+      // TypeScript's own pre-processor finds imports, dynamic imports and require() calls (not strings).
+      const { importedFiles } = ts.preProcessFile(code, true, true);
+      for (const specifier of importedFiles.map((f) => f.fileName)) {
+        if (specifier.startsWith('node:') || specifier.startsWith('.')) continue;
         const name = specifier.startsWith('@')
           ? specifier.split('/').slice(0, 2).join('/')
           : specifier.split('/')[0];
