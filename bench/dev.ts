@@ -126,6 +126,7 @@ function startOnce(appDir: string, cache: string, label: DevSample['cache']): Pr
     let synthOnly = 0;
     let emulatorOnly = 0;
     let ready: number | undefined;
+    let stopping = false;
     const timeout = setTimeout(() => child.kill('SIGKILL'), 180_000);
     const onData = (chunk: Buffer) => {
       firstLine ??= seconds();
@@ -134,8 +135,10 @@ function startOnce(appDir: string, cache: string, label: DevSample['cache']): Pr
       if (emulator) synthesized = Number(emulator[1]);
       const parts = /\(ready at ([\d.]+)s; synthesized at ([\d.]+)s\)/.exec(output);
       if (parts) [emulatorOnly, synthOnly] = [Number(parts[1]), Number(parts[2])];
-      if (ready === undefined && /\] Ready: \d+ routes on /.test(output)) {
-        ready = seconds();
+      if (ready === undefined && /\] Ready: \d+ routes on /.test(output)) ready = seconds();
+      // Stopped once it has printed everything (routes, users, how to get a token).
+      if (ready !== undefined && !stopping && /Ctrl-C stops everything/.test(output)) {
+        stopping = true;
         child.kill('SIGINT');
       }
     };

@@ -111,6 +111,8 @@ async function run(parsed: ParsedCommand, io: { out: (line: string) => void }): 
   const { options, positionals } = parsed;
   switch (parsed.command.name) {
     case 'dev': {
+      // From now on a Ctrl-C during start-up exits at once, with the emulator (killed on exit).
+      handleSignals(io.out);
       const { runDev } = await import('./dev');
       const session = await runDev({
         ...(options.port !== undefined ? { port: Number(options.port) } : {}),
@@ -160,21 +162,28 @@ function report(error: unknown, err: (line: string) => void): number {
   return 1;
 }
 
-/** Ctrl-C (or SIGTERM) stops `dev`; a second one, or one during start-up, exits at once. */
-function stopOnSignals(stop: () => Promise<void>, out: (line: string) => void): void {
-  let signals = 0;
+/** What a first Ctrl-C (or SIGTERM) runs once `dev` is serving; before that a signal exits at once. */
+let shutdown: (() => Promise<void>) | undefined;
+let signals = 0;
+
+/**
+ * One handler per signal for the life of the process (removing and re-adding handlers can drop a signal that is
+ * being delivered): during start-up it exits at once (the emulator is killed with the process), once `dev` serves
+ * the first signal stops everything and a second exits at once.
+ */
+function handleSignals(out: (line: string) => void): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
+    if (process.listenerCount(signal) > 0) continue;
     process.on(signal, () => {
       signals += 1;
-      if (signals > 1) {
+      if (!shutdown || signals > 1) {
         out(`\n${signal}: exiting now.`);
         process.exit(130);
       }
       out(
         `\n${signal}: stopping the API, pollers, functions and the emulator (Ctrl-C again to exit at once)...`,
       );
-      stop().then(
+      shutdown().then(
         () => {
           out('Stopped.');
           process.exit(0);
@@ -188,14 +197,13 @@ function stopOnSignals(stop: () => Promise<void>, out: (line: string) => void): 
   }
 }
 
+function stopOnSignals(stop: () => Promise<void>, out: (line: string) => void): void {
+  handleSignals(out);
+  shutdown = stop;
+}
+
 if (require.main === module) {
-  // During start-up a signal exits at once (the emulator is killed with this process).
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      console.log(`\n${signal}: exiting now.`);
-      process.exit(130);
-    });
-  }
+  handleSignals((line) => console.log(line));
   main(process.argv.slice(2)).then(
     (code) => {
       // `dev` keeps running (its servers hold the event loop); other commands end with their code.
