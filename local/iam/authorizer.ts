@@ -1,6 +1,6 @@
-import { getDenialReasons, runSimulation } from '@cloud-copilot/iam-simulate';
 import type { Simulation } from '@cloud-copilot/iam-simulate';
 import type { PolicyModel } from './policy-model';
+import { loadSimulator } from './simulator';
 
 /** Who makes a call: a function's role (as one of its sessions), or an AWS service acting for a resource. */
 export type CallerPrincipal =
@@ -44,8 +44,12 @@ export class Authorizer {
   /** Decisions kept, at most; the oldest is dropped first (IAM-route paths carry ids, so keys are unbounded). */
   static readonly MAX_CACHED = 10_000;
   private readonly cache = new Map<string, Promise<AccessDecision>>();
+  private readonly simulator: ReturnType<typeof loadSimulator>;
 
-  constructor(readonly model: PolicyModel) {}
+  /** @throws SimulatorUnavailableError when the optional peer `@cloud-copilot/iam-simulate` is not installed */
+  constructor(readonly model: PolicyModel) {
+    this.simulator = loadSimulator();
+  }
 
   /** Evaluates one request. */
   authorize(request: AccessRequest): Promise<AccessDecision> {
@@ -115,7 +119,7 @@ export class Authorizer {
       resourceControlPolicies: [],
       resourcePolicy: resourcePolicy?.document,
     };
-    const result = await runSimulation(simulation, {});
+    const result = await this.simulator.runSimulation(simulation, {});
     if (result.resultType === 'error') {
       const errors = JSON.stringify(result.errors);
       return {
@@ -130,7 +134,7 @@ export class Authorizer {
       return { request, allowed: true, principalArn, reason: '', awsReason: '' };
     }
     const analysis = result.resultType === 'single' ? result.result.analysis : undefined;
-    const denials = analysis ? getDenialReasons(analysis) : [];
+    const denials = analysis ? this.simulator.getDenialReasons(analysis) : [];
     const explicit = denials.find((d) => d.denialType === 'Explicit');
     const isKms = request.action.startsWith('kms:');
     const roleName = role
