@@ -11,7 +11,14 @@ import {
 import { EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { LocalApiGateway } from './api-gateway';
 import type { CdkAppConfig } from './cli/cdk-app';
-import { readCdkApp, synthesizeApp } from './cli/cdk-app';
+import {
+  LOCAL_SYNTH_CONTEXT,
+  OWN_ASSEMBLY,
+  privateAssemblyDir,
+  readCdkApp,
+  synthesizeApp,
+} from './cli/cdk-app';
+import type { EarlySynth } from './cli/cdk-app';
 import type { Emulator } from './emulator';
 import { startEmulator } from './emulator';
 import { FunctionRunner } from './function-runner';
@@ -85,6 +92,12 @@ export interface LocalRuntimeOptions {
    * @default - nothing
    */
   readonly onReload?: (result: ReloadResult) => void;
+  /**
+   * Synths already under way (see `startEarlySynth`), by app folder: the CLI starts them before it loads the
+   * runtime's modules. Only used with the default context and assembly folders.
+   * @default - the runtime starts every synth
+   */
+  readonly earlySynth?: ReadonlyMap<string, EarlySynth>;
 }
 
 /** An app the runtime runs. */
@@ -149,7 +162,7 @@ export const ENFORCED_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /** The default context of a local synth. */
-const LOCAL_CONTEXT = { env: 'local' };
+const LOCAL_CONTEXT = LOCAL_SYNTH_CONTEXT;
 
 /** One app: its cdk.json and where its assembly goes. */
 interface AppEntry {
@@ -197,6 +210,8 @@ class Runtime implements LocalRuntime {
   private plan!: Plan;
   private serving!: Serving;
   private readonly entries: AppEntry[];
+  /** Synths started before the runtime, by assembly folder. */
+  private readonly early = new Map<string, Promise<string>>();
   private readonly log: (line: string) => void;
   private readonly enforce: boolean;
   private readonly context: Readonly<Record<string, unknown>>;
@@ -217,10 +232,15 @@ class Runtime implements LocalRuntime {
     for (const config of [...others, main]) {
       if (seen.has(config.dir)) continue;
       seen.add(config.dir);
+      const early =
+        options.context || (config === main && options.assemblyDir)
+          ? undefined
+          : options.earlySynth?.get(config.dir);
       const assemblyDir =
         config === main && options.assemblyDir
           ? path.resolve(options.assemblyDir)
-          : privateAssemblyDir(config.dir);
+          : (early?.assemblyDir ?? privateAssemblyDir(config.dir));
+      if (early) this.early.set(assemblyDir, early.done);
       this.entries.push({ config, assemblyDir });
     }
   }
@@ -302,15 +322,19 @@ class Runtime implements LocalRuntime {
   /** Synthesizes every app; `suffix` names a staging folder next to each assembly (reload). */
   private async synthesizeAll(suffix: string): Promise<void> {
     const results = await Promise.allSettled(
-      this.entries.map((entry) =>
-        synthesizeApp(entry.config, {
-          outdir: entry.assemblyDir + suffix,
-          context: this.context,
-          // The templates are provisioned, not deployed: aws-cdk-lib's schema validation (most of a synth's
-          // time) is left to `cdk synth`/`cdk deploy`; the app's own checks (cdk-nag) still run.
-          validateTemplates: false,
-        }),
-      ),
+      this.entries.map((entry) => {
+        const early = suffix === '' ? this.early.get(entry.assemblyDir) : undefined;
+        return (
+          early ??
+          synthesizeApp(entry.config, {
+            outdir: entry.assemblyDir + suffix,
+            context: this.context,
+            // The templates are provisioned, not deployed: aws-cdk-lib's schema validation (most of a synth's
+            // time) is left to `cdk synth`/`cdk deploy`; the app's own checks (cdk-nag) still run.
+            validateTemplates: false,
+          })
+        );
+      }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -620,36 +644,6 @@ class Runtime implements LocalRuntime {
         // Not empty (another runtime's folder, an earlier synth): kept.
       }
     }
-  }
-}
-
-/** Folders of runtimes under `cdk.out.local/`: `dev-{pid}-{n}` (with `.next`/`.previous` during a reload). */
-const OWN_ASSEMBLY = /^dev-(\d+)-\d+(\.next|\.previous)?$/;
-let runtimes = 0;
-
-/**
- * A folder for this runtime's assembly of the app in `appDir`, `cdk.out.local/dev-{pid}-{n}`: runtimes running the
- * same app at once (a `dev` and a test, two `--with` of one checkout) do not overwrite each other's assemblies.
- * Folders of processes that are gone are removed.
- */
-function privateAssemblyDir(appDir: string): string {
-  const root = path.join(appDir, 'cdk.out.local');
-  for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
-    const pid = Number(OWN_ASSEMBLY.exec(name)?.[1]);
-    if (pid && pid !== process.pid && !isAlive(pid)) {
-      fs.rmSync(path.join(root, name), { recursive: true, force: true });
-    }
-  }
-  runtimes += 1;
-  return path.join(root, `dev-${process.pid}-${runtimes}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

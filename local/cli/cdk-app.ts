@@ -196,3 +196,70 @@ export async function synthesizeApp(config: CdkAppConfig, options: SynthesizeOpt
   }
   return options.outdir;
 }
+
+/** Folders of runtimes under `cdk.out.local/`: `dev-{pid}-{n}` (with `.next`/`.previous` during a reload). */
+export const OWN_ASSEMBLY = /^dev-(\d+)-\d+(\.next|\.previous)?$/;
+let runtimes = 0;
+
+/**
+ * A folder for this runtime's assembly of the app in `appDir`, `cdk.out.local/dev-{pid}-{n}`: runtimes running the
+ * same app at once (a `dev` and a test, two `--with` of one checkout) do not overwrite each other's assemblies.
+ * Folders of processes that are gone are removed.
+ */
+export function privateAssemblyDir(appDir: string): string {
+  const root = path.join(appDir, 'cdk.out.local');
+  for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    const pid = Number(OWN_ASSEMBLY.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !isAlive(pid)) {
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    }
+  }
+  runtimes += 1;
+  return path.join(root, `dev-${process.pid}-${runtimes}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The context of a local synth. */
+export const LOCAL_SYNTH_CONTEXT: Readonly<Record<string, unknown>> = { env: 'local' };
+
+/** A local synth started early, into a runtime's own folder. */
+export interface EarlySynth {
+  readonly assemblyDir: string;
+  readonly done: Promise<string>;
+}
+
+/**
+ * Starts the local synth of each app (folders holding cdk.json) at once, into folders of its own, as the runtime
+ * would: the CLI calls it before loading the runtime's modules, so the two overlap. Apps whose cdk.json cannot
+ * be read are left out (the runtime reports them).
+ */
+export function startEarlySynth(appDirs: readonly string[]): Map<string, EarlySynth> {
+  const started = new Map<string, EarlySynth>();
+  for (const dir of appDirs) {
+    let config: CdkAppConfig;
+    try {
+      config = readCdkApp(dir);
+    } catch {
+      continue;
+    }
+    if (started.has(config.dir)) continue;
+    const assemblyDir = privateAssemblyDir(config.dir);
+    const done = synthesizeApp(config, {
+      outdir: assemblyDir,
+      context: LOCAL_SYNTH_CONTEXT,
+      validateTemplates: false,
+    });
+    // Awaited by the runtime; a failure must not be reported as unhandled before that.
+    done.catch(() => undefined);
+    started.set(config.dir, { assemblyDir, done });
+  }
+  return started;
+}

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { endpointOf } from '../emulator';
+import type { EarlySynth } from './cdk-app';
 import type { LocalRuntime } from '../runtime';
 import { ENFORCED_TYPES, startLocalRuntime } from '../runtime';
 import type { RuntimeInfo } from '../token';
@@ -23,6 +24,8 @@ export interface DevOptions {
   readonly watch?: boolean;
   /** More apps run together. */
   readonly withApps?: readonly string[];
+  /** Synths already under way (`startEarlySynth`). @default - none */
+  readonly earlySynth?: ReadonlyMap<string, EarlySynth>;
   /** Output. @default console.log */
   readonly print?: (line: string) => void;
 }
@@ -41,6 +44,7 @@ export async function runDev(options: DevOptions = {}): Promise<DevSession> {
   const runtime: LocalRuntime = await startLocalRuntime({
     appDir,
     withApps: options.withApps,
+    earlySynth: options.earlySynth,
     port: options.port ?? Number(process.env.PORT ?? 3000),
     enforce: options.enforce,
     watch: options.watch ?? true,

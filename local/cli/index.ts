@@ -6,7 +6,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import type { CommandSpec, ParsedCommand } from './args';
 import { helpText, parseArgs } from './args';
-import { UserError } from './cdk-app';
+import { startEarlySynth, UserError } from './cdk-app';
 
 /** The commands and their options. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -113,12 +113,16 @@ async function run(parsed: ParsedCommand, io: { out: (line: string) => void }): 
     case 'dev': {
       // From now on a Ctrl-C during start-up exits at once, with the emulator (killed on exit).
       handleSignals(io.out);
+      const withApps = ((options.with as string[] | undefined) ?? []).map(String);
+      // The apps start synthesizing now, while the runtime's modules load.
+      const earlySynth = startEarlySynth([process.cwd(), ...withApps]);
       const { runDev } = await import('./dev');
       const session = await runDev({
+        earlySynth,
         ...(options.port !== undefined ? { port: Number(options.port) } : {}),
         ...(options.enforce === false ? { enforce: false } : {}),
         watch: options.watch !== false,
-        withApps: ((options.with as string[] | undefined) ?? []).map(String),
+        withApps,
         print: io.out,
       });
       stopOnSignals(() => session.stop(), io.out);
