@@ -68,7 +68,12 @@ export function synthesizeStandInPlatform(
   // aws-cdk-lib remembers staged assets for the life of the process: a second synth into a folder that was
   // replaced meanwhile (an infrastructure reload) must stage the trigger's bundle again.
   AssetStaging.clearAssetHashCache();
-  const app = new App({ outdir, context: { ...context, env: name.envName } });
+  // The package's own Platform, known to be valid: aws-cdk-lib's template schema validation (seconds) is skipped.
+  const app = new App({
+    outdir,
+    context: { ...context, env: name.envName },
+    builtinCloudFormationValidation: false,
+  });
   const stackName = `${name.appName}-${name.envName}-Platform`;
   const stack = new Stack(app, stackName, {
     stackName,
