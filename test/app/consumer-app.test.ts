@@ -39,7 +39,16 @@ const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'ut
 };
 
 /** What the guide tells a team to install, at the versions this repository pins (its `npm ci` cached them). */
-const DEPENDENCIES = ['aws-cdk-lib', 'constructs', 'cdk-nag', 'esbuild', 'zod', '@aws-sdk/lib-dynamodb'];
+const DEPENDENCIES = [
+  'aws-cdk-lib',
+  'constructs',
+  'cdk-nag',
+  'esbuild',
+  'zod',
+  '@aws-sdk/lib-dynamodb',
+  // The IAM simulator is an optional peer of the package: `check` and dev's enforcement need it.
+  '@cloud-copilot/iam-simulate',
+];
 const DEV_DEPENDENCIES = ['aws-cdk', 'typescript', 'tsx', '@types/node', '@types/aws-lambda'];
 const pinned = (names: string[]) =>
   Object.fromEntries(
