@@ -25,6 +25,7 @@ import { FunctionRunner } from './function-runner';
 import type { EmulatorEndpoint, LocalSystem } from './model';
 import { OutboxPipe } from './outbox-pipe';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
+import { SIMULATOR_PACKAGE, simulatorInstalled } from './iam/simulator';
 import { provision } from './provisioner';
 import { QueuePoller } from './queue-poller';
 import type { AssemblyFacts } from './standin/assembly-facts';
@@ -77,7 +78,9 @@ export interface LocalRuntimeOptions {
   readonly drive?: boolean;
   /**
    * Whether what AWS enforces is enforced: IAM (each function's calls against its role, the target's resource
-   * policy and the KMS key policy; service principals; SigV4 callers of IAM routes) and the web ACLs.
+   * policy and the KMS key policy; service principals; SigV4 callers of IAM routes) and the web ACLs. IAM needs
+   * the optional peer `@cloud-copilot/iam-simulate`: `true` without it fails with what to install, while the
+   * default leaves IAM out with a notice.
    * @default - on, unless the environment variable CDK_MICROSERVICES_ENFORCE is `off`
    */
   readonly enforce?: boolean;
@@ -214,6 +217,8 @@ class Runtime implements LocalRuntime {
   private readonly early = new Map<string, Promise<string>>();
   private readonly log: (line: string) => void;
   private readonly enforce: boolean;
+  /** IAM is evaluated: enforcement is on and the optional simulator is installed (or enforcement was asked for). */
+  private readonly iam: boolean;
   private readonly context: Readonly<Record<string, unknown>>;
   private readonly started = Date.now();
   private apiPort = 0;
@@ -224,6 +229,9 @@ class Runtime implements LocalRuntime {
   constructor(private readonly options: LocalRuntimeOptions) {
     this.log = options.log ?? ((line: string) => console.log(line));
     this.enforce = options.enforce ?? enforcementFromEnvironment();
+    // Asked for explicitly, enforcement without the simulator fails with what to install; by default it is
+    // left out with a notice (the simulator is an optional peer: its licence is the team's choice).
+    this.iam = this.enforce && (options.enforce === true || simulatorInstalled());
     this.context = options.context ?? LOCAL_CONTEXT;
     const main = readCdkApp(options.appDir ?? process.cwd());
     const others = (options.withApps ?? []).map((dir) => readCdkApp(dir));
@@ -428,7 +436,7 @@ class Runtime implements LocalRuntime {
     const stops: Array<() => Promise<void> | void> = [];
     try {
       let enforcement: Enforcement | undefined;
-      if (this.enforce) {
+      if (this.iam) {
         enforcement = await Enforcement.start(system, emulator, (line) => log(`  [iam] ${line}`));
         const started = enforcement;
         stops.unshift(() => started.stop());
@@ -437,6 +445,12 @@ class Runtime implements LocalRuntime {
         this.step(
           `IAM enforced: ${system.functions.size} functions call AWS through an authorizing proxy; ` +
             `${enforcement.interactions.length} service interactions evaluated, ${denied} denied`,
+        );
+      } else if (this.enforce) {
+        this.step(
+          `IAM is NOT enforced: the optional peer ${SIMULATOR_PACKAGE} (AGPL-3.0-or-later) is not installed; ` +
+            `\`npm install --save-dev ${SIMULATOR_PACKAGE}\` to evaluate IAM, KMS and resource policies offline ` +
+            '(web ACLs are enforced)',
         );
       } else {
         this.step(
