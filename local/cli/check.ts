@@ -1,13 +1,16 @@
 /**
  * `cdk-microservices check [--env <name>]... [<assembly-dir>...]`: the deploy-readiness check. Evaluates every
  * runtime interaction of each cloud assembly (default: the app in the current folder synthesized for `dev` and
- * `prod`) as AWS would authorize it, and names each interaction AWS would refuse.
+ * `prod`) as AWS would authorize it, and names each interaction AWS would refuse. An assembly that attaches to a
+ * platform by name and contains none is checked on top of the stand-in platform `dev` provisions for it.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkAssembly } from '../iam/check';
 import { assemblyFacts, platformKey } from '../standin/assembly-facts';
+import type { StandInPlatform } from '../standin/platform';
+import type { CdkAppConfig } from './cdk-app';
 import { readCdkApp, synthesizeApp } from './cdk-app';
 
 /** Options of {@link runCheck}. */
@@ -30,8 +33,9 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
     dir,
     own: false,
   }));
+  let app: CdkAppConfig | undefined;
   if (targets.length === 0) {
-    const app = readCdkApp(options.appDir ?? process.cwd());
+    app = readCdkApp(options.appDir ?? process.cwd());
     for (const env of options.envs?.length ? options.envs : ['dev', 'prod']) {
       const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `check-${env}-`));
       // Functions are not bundled: the check runs none of them.
@@ -41,23 +45,56 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
   }
   let failed = 0;
   for (const { label, dir, own } of targets) {
+    const standInsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'check-standin-'));
     try {
-      const result = await checkAssembly(dir);
+      // The stand-in's own function is not bundled either.
+      const standIns = await standInPlatforms(dir, standInsDir, {
+        ...app?.context,
+        'aws:cdk:bundling-stacks': [],
+      });
+      const result = await checkAssembly(dir, { platformAssemblies: standIns.map((s) => s.assemblyDir) });
       const counts = new Map<string, number>();
       for (const i of result.interactions) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
       print(
         `${label}: ${result.interactions.length} interactions evaluated (${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}); ${result.denied.length} would be refused by AWS`,
       );
       for (const line of result.report) print(`  ✗ ${line}`);
-      const platformNotes = platformScopeNotes(dir);
+      const platformNotes = [...platformScopeNotes(dir), ...standIns.flatMap((s) => s.problems)];
       for (const line of platformNotes) print(`  ! ${line}`);
       if (result.denied.length > 0) failed++;
     } finally {
+      fs.rmSync(standInsDir, { recursive: true, force: true });
       // The assemblies this command synthesized are its own to remove.
       if (own) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * Stand-ins for the platforms the assembly in `assemblyDir` attaches to by name and does not contain, synthesized
+ * under `outdir` as `dev` synthesizes them (the scopes its routes require), so that the registry entries the
+ * assembly reads exist when it is provisioned; none when it attaches to none.
+ */
+export async function standInPlatforms(
+  assemblyDir: string,
+  outdir: string,
+  context: Readonly<Record<string, unknown>> = {},
+): Promise<StandInPlatform[]> {
+  const facts = assemblyFacts(assemblyDir);
+  if (facts.references.length === 0) return [];
+  // Loaded only when needed: the stand-in synthesizes the package's Platform construct in this process.
+  const { synthesizeStandInPlatform } = await import('../standin/platform');
+  return facts.references.map((name) => {
+    const key = platformKey(name);
+    const scopes = facts.routeScopes.filter((s) => s.platform && platformKey(s.platform) === key);
+    return synthesizeStandInPlatform(
+      name,
+      scopes,
+      path.join(outdir, `standin-${name.appName}-${name.envName}`),
+      context,
+    );
+  });
 }
 
 /**
@@ -86,7 +123,7 @@ export function platformScopeNotes(assemblyDir: string): string[] {
   }
   for (const [key, scopes] of byPlatform) {
     notes.push(
-      `the platform ${key} is attached by name: it must declare the scopes ${[...scopes].sort().join(', ')} (not checked here; \`dev\` provisions a stand-in with them)`,
+      `the platform ${key} is attached by name: it must declare the scopes ${[...scopes].sort().join(', ')} (not checked here; \`check\` and \`dev\` provision a stand-in with them)`,
     );
   }
   return notes;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMotoServer } from '../emulator';
-import type { EmulatorEndpoint } from '../model';
+import type { EmulatorEndpoint, LocalSystem } from '../model';
 import { provision } from '../provisioner';
 import { Authorizer, denialLine } from './authorizer';
 import type { EvaluatedInteraction } from './interactions';
@@ -47,6 +47,14 @@ export interface CheckResult {
 export interface CheckOptions {
   /** Progress lines. @default - none */
   readonly log?: (line: string) => void;
+  /**
+   * Cloud assemblies provisioned before the checked one, in this order, into the same emulator: the platform an
+   * app attaches to by name (e.g. the stand-in `dev` provisions), so that the registry entries the app reads
+   * exist. Their resources take part in the evaluation (a grant on the platform's bus, its key's policy); their
+   * own interactions are not evaluated: {@link CheckResult} holds the checked assembly's only.
+   * @default - none
+   */
+  readonly platformAssemblies?: readonly string[];
 }
 
 /**
@@ -73,16 +81,21 @@ export async function checkAssembly(assemblyDir: string, options: CheckOptions =
     secretAccessKey: 'check',
   };
   try {
-    const system = await provision(assemblyDir, emulator, {
-      apiBaseUrl: 'http://127.0.0.1:3000',
-      log,
-      requireAssets: false,
-    });
-    const model = new PolicyModel(system.resources, system.accountId, emulator.region);
-    const interactions = await evaluateInteractions(
-      deriveInteractions(system, emulator.region),
-      new Authorizer(model),
+    const provisionOptions = { apiBaseUrl: 'http://127.0.0.1:3000', log, requireAssets: false };
+    const platforms: LocalSystem[] = [];
+    for (const dir of options.platformAssemblies ?? []) {
+      platforms.push(await provision(dir, emulator, provisionOptions));
+    }
+    const system = await provision(assemblyDir, emulator, provisionOptions);
+    // The platforms' resources are named and evaluated with (policies, keys); interactions are derived from the
+    // checked assembly's routes, mappings and resources only.
+    const platformStacks = new Set(platforms.flatMap((p) => p.resources.map((r) => r.stackName)));
+    const resources = [...platforms.flatMap((p) => p.resources), ...system.resources];
+    const model = new PolicyModel(resources, system.accountId, emulator.region);
+    const own = deriveInteractions({ ...system, resources }, emulator.region).filter(
+      (i) => !platformStacks.has(i.from.split('/')[0]),
     );
+    const interactions = await evaluateInteractions(own, new Authorizer(model));
     const denied = interactions.filter((i) => !i.decision.allowed);
     const report = denied.map((i) => `${i.kind}: ${i.from} → ${i.to}: ${denialLine(i.decision, model)}`);
     return { interactions, denied, report };
