@@ -197,8 +197,8 @@ it('fails when the alarm topic loses the statement letting CloudWatch publish', 
 it('exits 1 from the command line naming the refused interaction, 0 on the assembly as synthesized', async () => {
   const run = promisify(execFile);
   const tsx = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
-  const script = path.join(__dirname, '..', '..', 'scripts', 'check.ts');
-  const clean = await run(tsx, [script, dev]);
+  const cli = path.join(__dirname, '..', '..', 'local', 'cli', 'index.ts');
+  const clean = await run(tsx, [cli, 'check', dev]);
   expect(clean.stdout).toMatch(/: \d+ interactions evaluated .*; 0 would be refused by AWS/);
 
   const edited = editedCopy('Shop-dev-Platform', (template) => {
@@ -208,7 +208,7 @@ it('exits 1 from the command line naming the refused interaction, 0 on the assem
     delete template.Resources[id];
   });
   try {
-    await expect(run(tsx, [script, edited])).rejects.toMatchObject({
+    await expect(run(tsx, [cli, 'check', edited])).rejects.toMatchObject({
       code: 1,
       stdout: expect.stringMatching(
         /1 would be refused by AWS\n\s+✗ trigger → function: Shop-dev-Platform\/.* DENIED cognito-idp\.amazonaws\.com lambda:InvokeFunction/,
