@@ -19,6 +19,8 @@ import type { LocalRoute, RouteAuthorization } from '../local/model';
 import type { Budget, SectionResult } from './report';
 import { runAlone } from './report';
 import { fixed, percentile } from './stats';
+import { RequestSchema } from '../lib/constructs/request-schema';
+import { PlaceOrderInput } from '../functions/orders/domain/order';
 
 /** The budget: the gateway's own CPU per request (stub handler), with a verified token. */
 const MAX_CPU_MS_PER_REQUEST = 1;
@@ -29,29 +31,11 @@ const SCOPE = 'api/orders.read';
 const WARM_UP = 500;
 /** Routes besides the measured ones, so that routing has a table of a realistic size to search. */
 const OTHER_ROUTES = 30;
-/** The schema RequestSchema.fromZod renders for PlaceOrderInput. */
-const PLACE_ORDER_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-04/schema#',
-  type: 'object',
-  properties: {
-    lines: {
-      minItems: 1,
-      maxItems: 50,
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          sku: { type: 'string', pattern: '^[A-Z0-9][A-Z0-9-]{1,39}$' },
-          quantity: { type: 'integer', minimum: 1, maximum: 1000 },
-        },
-        required: ['sku', 'quantity'],
-        additionalProperties: false,
-      },
-    },
-  },
-  required: ['lines'],
-  additionalProperties: false,
-};
+/** The request model of POST /orders, as the constructs render it from PlaceOrderInput (CloudFormation's shape). */
+const PLACE_ORDER_SCHEMA = (() => {
+  const { schema, ...rest } = RequestSchema.fromZod(PlaceOrderInput);
+  return { $schema: schema, ...rest };
+})();
 const ORDER_BODY = JSON.stringify({
   lines: Array.from({ length: 5 }, (_, i) => ({ sku: `SKU-${i + 1}`, quantity: i + 1 })),
 });
