@@ -30,7 +30,10 @@ describe('the app command', () => {
   });
 
   it('runs `npx <bin>` as node_modules/.bin/<bin> found above the app, and shell syntax through the shell', () => {
-    const dir = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.cache', 'cdk-app-'));
+    // Inside the repository, so that its node_modules/.bin is "above the app" (.cache may not exist yet).
+    const cache = path.join(ROOT, 'node_modules', '.cache');
+    fs.mkdirSync(cache, { recursive: true });
+    const dir = fs.mkdtempSync(path.join(cache, 'cdk-app-'));
     try {
       fs.writeFileSync(path.join(dir, 'cdk.json'), JSON.stringify({ app: 'npx --yes esbuild --version' }));
       expect(resolveAppCommand(readCdkApp(dir))).toMatchObject({
