@@ -16,6 +16,7 @@ import {
   CreateResourceServerCommand,
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
+  DescribeResourceServerCommand,
   ListUserPoolClientsCommand,
   ListUserPoolsCommand,
   UpdateGroupCommand,
@@ -25,7 +26,6 @@ import {
 import { isAwsError } from '../aws-clients';
 import type { ResourceValues } from '../intrinsics';
 import type { LocalIdentity } from '../model';
-import { describe } from '../util';
 import type { Props, ProvisionState, ResourceProvisioner } from './state';
 import { pick } from './state';
 
@@ -234,16 +234,33 @@ async function provisionResourceServer(state: ProvisionState, props: Props): Pro
       !/already exists/i.test(String((error as Error).message))
     )
       throw error;
+    const { ResourceServer: existing } = await state.clients.cognito.send(
+      new DescribeResourceServerCommand({ UserPoolId: input.UserPoolId, Identifier: identifier }),
+    );
+    const before = new Set((existing?.Scopes ?? []).map((scope) => scope.ScopeName));
+    const after = new Set((input.Scopes ?? []).map((scope) => scope.ScopeName));
+    const added = [...after].filter((scope) => !before.has(scope));
+    const removed = [...before].filter((scope) => !after.has(scope));
+    if (added.length === 0 && removed.length === 0 && existing?.Name === input.Name) return resourceServer();
     try {
       await state.clients.cognito.send(new UpdateResourceServerCommand(input));
-    } catch (updateError) {
-      // moto cannot update a resource server: the scopes stay as first provisioned.
+    } catch {
+      // moto cannot update a resource server (it answers with an HTML page): say what stays as it was.
+      const change = [
+        ...(added.length ? [`added ${added.join(', ')}`] : []),
+        ...(removed.length ? [`removed ${removed.join(', ')}`] : []),
+      ];
       state.log(
-        `Warning: resource server ${identifier} of ${input.UserPoolId} keeps its first scopes (${describe(updateError)})`,
+        `Warning: the emulator cannot update resource server ${identifier}: its scopes stay as first provisioned` +
+          `${change.length ? ` (the template ${change.join('; ')})` : ''}; restart dev to apply them`,
       );
     }
   }
-  return { ref: identifier, attributes: {} };
+  return resourceServer();
+
+  function resourceServer(): ResourceValues {
+    return { ref: identifier, attributes: {} };
+  }
 }
 
 async function provisionGroup(

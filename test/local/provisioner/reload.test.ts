@@ -90,6 +90,15 @@ function synth(version: 1 | 2): string {
     removalPolicy: RemovalPolicy.DESTROY,
   });
   pool.addClient('Client', { authFlows: { userPassword: true } });
+  pool.addResourceServer('Api', {
+    identifier: 'api',
+    scopes: [
+      new cognito.ResourceServerScope({ scopeName: 'things.read', scopeDescription: 'read' }),
+      ...(version === 2
+        ? [new cognito.ResourceServerScope({ scopeName: 'things.write', scopeDescription: 'write' })]
+        : []),
+    ],
+  });
   new cognito.CfnUserPoolGroup(stack, 'Admins', {
     userPoolId: pool.userPoolId,
     groupName: GROUP,
@@ -260,6 +269,14 @@ describe('provisioning a changed assembly into the same emulator', () => {
     expect(systemChanges(second, again)).toEqual([]);
   });
 
+  it('says which scopes of the resource server the emulator could not update (moto cannot update one)', () => {
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /the emulator cannot update resource server api: its scopes stay as first provisioned \(the template added things\.write\); restart dev to apply them$/,
+      ),
+    );
+  });
+
   it('builds the same LocalSystem when run again on the same assembly', () => {
     expect(again.identity).toEqual(second.identity);
     expect(again.routes).toEqual(second.routes);
@@ -282,6 +299,8 @@ describe('provisioning the first version again, given the system it replaces', (
       ['reload-rule', { source: ['v1'] }],
     ]);
     expect(log).toContain('  rule reload-added-rule: deleted (no longer in the assembly)');
+    // The resource server has the first version's scopes: nothing to update, nothing to warn about.
+    expect(log.filter((line) => /cannot update resource server/.test(line))).toEqual([]);
     expect(systemChanges(again, back)).toEqual(
       expect.arrayContaining([
         '- route GET /things/things/{id}',
