@@ -12,6 +12,9 @@ import { ENFORCED_TYPES, startLocalRuntime } from '../runtime';
 import type { RuntimeInfo } from '../token';
 import { RUNTIME_INFO_FILE } from '../token';
 
+/** The id the printed example puts in a path parameter. */
+const EXAMPLE_ID = '00000000-0000-4000-8000-000000000000';
+
 /** Options of {@link runDev}. */
 export interface DevOptions {
   /** Folder of the app. @default process.cwd() */
@@ -145,7 +148,8 @@ export function summary(runtime: LocalRuntime, appDir: string): string[] {
     ...(publicGet ? [`curl -s ${runtime.apiUrl}/${publicGet.service}${publicGet.resourcePath}`] : []),
     ...(tokenGet
       ? [
-          `curl -s ${runtime.apiUrl}/${tokenGet.service}${tokenGet.resourcePath.replace(/\{[^}]+\}/g, 'example')} -H "Authorization: Bearer $TOKEN"`,
+          // A UUID-shaped id passes the usual path validation: the answer is the route's own (e.g. a 404).
+          `curl -s ${runtime.apiUrl}/${tokenGet.service}${tokenGet.resourcePath.replace(/\{[^}]+\}/g, EXAMPLE_ID)} -H "Authorization: Bearer $TOKEN"`,
         ]
       : []),
   ];

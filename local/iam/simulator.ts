@@ -12,7 +12,8 @@ export class SimulatorUnavailableError extends Error {
     super(
       `IAM enforcement needs ${SIMULATOR_PACKAGE}, which is not installed. It is licensed AGPL-3.0-or-later, so ` +
         `cdk-microservices does not install it for you: \`npm install --save-dev ${SIMULATOR_PACKAGE}\` to ` +
-        'evaluate IAM, KMS and resource policies offline, or run with --no-enforce.',
+        'evaluate IAM, KMS and resource policies offline (`cdk-microservices dev --no-enforce` runs without it; ' +
+        '`check` needs it).',
     );
     this.name = 'SimulatorUnavailableError';
   }

@@ -31,7 +31,7 @@ describe('the optional IAM simulator', () => {
       }
       expect(thrown).toBeInstanceOf(SimulatorUnavailableError);
       expect((thrown as Error).message).toMatch(
-        /needs @cloud-copilot\/iam-simulate, which is not installed.*AGPL-3\.0-or-later.*npm install --save-dev @cloud-copilot\/iam-simulate.*--no-enforce/,
+        /needs @cloud-copilot\/iam-simulate, which is not installed.*AGPL-3\.0-or-later.*npm install --save-dev @cloud-copilot\/iam-simulate.*dev --no-enforce. runs without it; .check. needs it/,
       );
     });
   });
