@@ -12,6 +12,7 @@ import { EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbr
 import { LocalApiGateway } from './api-gateway';
 import type { CdkAppConfig } from './cli/cdk-app';
 import {
+  loadedFiles,
   LOCAL_SYNTH_CONTEXT,
   OWN_ASSEMBLY,
   privateAssemblyDir,
@@ -27,6 +28,7 @@ import { OutboxPipe } from './outbox-pipe';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
 import { SIMULATOR_PACKAGE, simulatorInstalled } from './iam/simulator';
 import { provision } from './provisioner';
+import { routeChanges } from './provisioner/changes';
 import { QueuePoller } from './queue-poller';
 import type { AssemblyFacts } from './standin/assembly-facts';
 import { assemblyFacts, platformKey, provisioningOrder } from './standin/assembly-facts';
@@ -85,8 +87,10 @@ export interface LocalRuntimeOptions {
    */
   readonly enforce?: boolean;
   /**
-   * Hot reload: handler code (the function runner's watch) and infrastructure code (the apps' `bin/` and `lib/`
-   * folders and `cdk.json`: re-synthesized and applied, table data kept).
+   * Hot reload: handler code (the function runner's watch) and infrastructure code (re-synthesized and applied,
+   * table data kept): the source files the app's synth loaded (a module imported by `lib/` and by handlers alike
+   * reloads both), `cdk.json` and `cdk.context.json`; the apps' `bin/` and `lib/` folders when the synth could
+   * not list what it loaded (an ES module app).
    * @default false
    */
   readonly watch?: boolean;
@@ -223,7 +227,8 @@ class Runtime implements LocalRuntime {
   private readonly started = Date.now();
   private apiPort = 0;
   private stopped = false;
-  private infrastructureWatch?: () => void;
+  /** Stops the infrastructure watch; `keepPending` lets a change already seen reload. */
+  private infrastructureWatch?: (keepPending?: boolean) => void;
   private reloading: Promise<ReloadResult> = Promise.resolve({ applied: true, changes: [], seconds: 0 });
 
   constructor(private readonly options: LocalRuntimeOptions) {
@@ -540,6 +545,8 @@ class Runtime implements LocalRuntime {
   reload(reason = 'requested'): Promise<ReloadResult> {
     this.reloading = this.reloading.then(async () => {
       const result = await this.reloadNow(reason);
+      // The app may load other files now: the watch follows what this synth loaded.
+      if (result.applied && this.infrastructureWatch && !this.stopped) this.watchInfrastructure();
       this.options.onReload?.(result);
       return result;
     });
@@ -598,16 +605,19 @@ class Runtime implements LocalRuntime {
   }
 
   /**
-   * Watches the apps' infrastructure code — `bin/`, `lib/` and `cdk.json` of each app, and the folder of an app
-   * entry file given in its `app` command — and reloads (debounced) when a source file changes.
+   * Watches the apps' infrastructure code and reloads (debounced) when a source file changes: for each app, the
+   * files its last synth loaded (outside node_modules) with `cdk.json` and `cdk.context.json`, or — when the synth
+   * listed none — its `bin/` and `lib/` folders (or the folder of the entry file of its `app` command) and
+   * `cdk.json`. Set up again after each reload (the app may load other files now).
    */
   private watchInfrastructure(): void {
+    // A change seen while the watch is set up again still reloads (its timer is kept).
+    this.infrastructureWatch?.(true);
     const watchers: fs.FSWatcher[] = [];
     let timer: NodeJS.Timeout | undefined;
     const changed = new Set<string>();
     const trigger = (file: string) => {
-      if (!/\.(ts|mts|cts|js|mjs|cjs|json)$/.test(file) || file.endsWith('.d.ts')) return;
-      if (/(^|[/\\])(node_modules|cdk\.out[^/\\]*|\.git)([/\\]|$)/.test(file)) return;
+      if (this.stopped) return;
       changed.add(file);
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -619,23 +629,38 @@ class Runtime implements LocalRuntime {
         void this.reload(files.slice(0, 3).join(', ') + (files.length > 3 ? ', ...' : ''));
       }, 300);
     };
-    for (const { config } of this.entries) {
-      for (const folder of infrastructureFolders(config)) {
-        try {
-          watchers.push(
-            fs.watch(folder, { recursive: true }, (_event, name) => {
-              if (name) trigger(path.join(folder, name.toString()));
-            }),
-          );
-        } catch (error) {
-          this.log(`Cannot watch ${folder}: ${errorText(error)}`);
-        }
+    const watch = (target: string, recursive: boolean, accept: (file: string) => boolean) => {
+      try {
+        watchers.push(
+          fs.watch(target, { recursive }, (_event, name) => {
+            const file = name ? path.join(target, name.toString()) : target;
+            if (accept(file)) trigger(file);
+          }),
+        );
+      } catch (error) {
+        this.log(`Cannot watch ${target}: ${errorText(error)}`);
       }
-      const cdkJson = path.join(config.dir, 'cdk.json');
-      watchers.push(fs.watch(cdkJson, () => trigger(cdkJson)));
+    };
+    const files = new Set<string>();
+    for (const { config, assemblyDir } of this.entries) {
+      const loaded = loadedFiles(assemblyDir);
+      if (loaded) {
+        for (const file of [...loaded, 'cdk.json', 'cdk.context.json'])
+          files.add(path.resolve(config.dir, file));
+        continue;
+      }
+      for (const folder of infrastructureFolders(config)) {
+        watch(folder, true, (file) => isSourceFile(file));
+      }
+      files.add(path.join(config.dir, 'cdk.json'));
     }
-    this.infrastructureWatch = () => {
-      clearTimeout(timer);
+    // The folders of the files, not the files: an editor that saves by replacing a file is seen too.
+    const folders = new Set([...files].map((file) => path.dirname(file)));
+    for (const folder of folders) {
+      if (fs.existsSync(folder)) watch(folder, false, (file) => files.has(file));
+    }
+    this.infrastructureWatch = (keepPending?: boolean) => {
+      if (!keepPending) clearTimeout(timer);
       for (const watcher of watchers) watcher.close();
     };
   }
@@ -659,6 +684,12 @@ class Runtime implements LocalRuntime {
       }
     }
   }
+}
+
+/** A source or JSON file outside node_modules, cdk.out* and .git (what a folder watch reloads on). */
+function isSourceFile(file: string): boolean {
+  if (!/\.(ts|mts|cts|js|mjs|cjs|json)$/.test(file) || file.endsWith('.d.ts')) return false;
+  return !/(^|[/\\])(node_modules|cdk\.out[^/\\]*|\.git)([/\\]|$)/.test(file);
 }
 
 /** The folders holding an app's infrastructure code: `bin/` and `lib/`, or the folder of its entry file. */
@@ -699,7 +730,7 @@ function mergeSystems(systems: readonly LocalSystem[], emulator: EmulatorEndpoin
   };
 }
 
-/** What changed between two systems: routes, functions, queues, rules, tables, pipes. */
+/** What changed between two systems: routes (added, removed, settings such as the request model), functions, queues, rules, tables, pipes. */
 export function diffSystems(before: LocalSystem, after: LocalSystem): string[] {
   const changes: string[] = [];
   const compare = (kind: string, a: Iterable<string>, b: Iterable<string>) => {
@@ -712,6 +743,7 @@ export function diffSystems(before: LocalSystem, after: LocalSystem): string[] {
   const ofType = (s: LocalSystem, type: string) =>
     s.resources.filter((r) => r.type === type).map((r) => `${r.stackName}/${r.logicalId}`);
   compare('route', routes(before), routes(after));
+  changes.push(...routeChanges(before, after));
   compare(
     'function',
     [...before.functions.values()].map((f) => f.description || f.key),

@@ -154,6 +154,12 @@ export async function synthesizeApp(config: CdkAppConfig, options: SynthesizeOpt
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
   };
   if (options.validateTemplates === false) env.CDK_VALIDATION ??= 'false';
+  // The app's node processes list the files they load (see loaded-files.cjs), for the runtime's watch.
+  const preload = loadedFilesPreload();
+  if (preload) {
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require ${JSON.stringify(preload)}`].filter(Boolean).join(' ');
+    env[LOADED_FILES_VARIABLE] = path.join(options.outdir, LOADED_FILES);
+  }
   // The cdk CLI hands large contexts over in a file (environment variables are limited in size).
   let overflow: string | undefined;
   if (json.length > 32_000) {
@@ -195,6 +201,45 @@ export async function synthesizeApp(config: CdkAppConfig, options: SynthesizeOpt
     );
   }
   return options.outdir;
+}
+
+/** Environment variable naming the file the app's processes append the files they loaded to. */
+const LOADED_FILES_VARIABLE = 'CDK_MICROSERVICES_LOADED_FILES';
+/** That file, in the assembly folder (the cdk CLI and the runtime ignore files they do not know there). */
+const LOADED_FILES = '.loaded-files';
+
+/**
+ * The preload that lists the files an app loads (local/cli/loaded-files.cjs): next to this module when it runs
+ * from the sources or from dist (the build copies it), else in the package's `local/cli` folder.
+ */
+function loadedFilesPreload(): string | undefined {
+  return [
+    path.join(__dirname, 'loaded-files.cjs'),
+    path.join(__dirname, '..', '..', '..', 'local', 'cli', 'loaded-files.cjs'),
+  ].find((candidate) => fs.existsSync(candidate));
+}
+
+/**
+ * The source files the synth into `assemblyDir` loaded through `require` (a CommonJS app run by tsx, ts-node or
+ * node), outside `node_modules`; `undefined` when none were recorded (an ES module app, an app that is not run
+ * by node, an assembly folder given as the app).
+ */
+export function loadedFiles(assemblyDir: string): string[] | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(assemblyDir, LOADED_FILES), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const files = [
+    ...new Set(
+      text
+        .split('\n')
+        .filter((file) => path.isAbsolute(file) && !/[/\\]node_modules[/\\]/.test(file))
+        .filter((file) => fs.existsSync(file)),
+    ),
+  ].sort();
+  return files.length > 0 ? files : undefined;
 }
 
 /** Folders of runtimes under `cdk.out.local/`: `dev-{pid}-{n}` (with `.next`/`.previous` during a reload). */

@@ -10,7 +10,8 @@ const SNAPSHOT_TYPES = new Set(['AWS::ApiGateway::Deployment', 'AWS::Lambda::Ver
 
 /**
  * What changed from `before` to `after` (the LocalSystems of two provisioning runs into the same emulator),
- * one line each, in the order: routes added and removed, then resources added, changed (with the names of
+ * one line each, in the order: routes added and removed, routes whose settings changed (see
+ * {@link routeChanges}), then resources added, changed (with the names of
  * the properties that changed) and removed. Empty when nothing did. (A table, queue or user pool removed
  * from the assembly stays in the emulator with what it holds; `ProvisionOptions.previous` deletes rules.)
  */
@@ -21,6 +22,7 @@ export function systemChanges(before: LocalSystem, after: LocalSystem): string[]
   const afterRoutes = new Set(after.routes.map(routeName));
   for (const route of afterRoutes) if (!beforeRoutes.has(route)) lines.push(`+ route ${route}`);
   for (const route of beforeRoutes) if (!afterRoutes.has(route)) lines.push(`- route ${route}`);
+  lines.push(...routeChanges(before, after));
 
   const byId = (system: LocalSystem) =>
     new Map(
@@ -40,6 +42,39 @@ export function systemChanges(before: LocalSystem, after: LocalSystem): string[]
   }
   for (const [id, resource] of old) {
     if (!current.has(id)) lines.push(`- ${id} (${resource.type})`);
+  }
+  return lines;
+}
+
+/** What each setting of a {@link LocalRoute} is called in a change line. */
+const ROUTE_SETTINGS: Readonly<Record<string, string>> = {
+  requestSchema: 'request model',
+  validateBody: 'request validator',
+  requiredParameters: 'required parameters',
+  authorization: 'authorization',
+  functionKey: 'function',
+  invokedArn: 'integration',
+  stage: 'stage',
+};
+
+/**
+ * The routes in both systems whose settings changed (request model, validator, required parameters,
+ * authorization, function, integration, stage), one line each naming them, e.g.
+ * `~ route POST /payments/payments (request model)`.
+ */
+export function routeChanges(before: LocalSystem, after: LocalSystem): string[] {
+  const key = (route: LocalRoute) => `${route.method} /${route.service}${route.resourcePath}`;
+  const old = new Map(before.routes.map((route) => [key(route), route]));
+  const lines: string[] = [];
+  for (const route of after.routes) {
+    const previous = old.get(key(route));
+    if (!previous) continue;
+    const was = previous as unknown as Record<string, unknown>;
+    const is = route as unknown as Record<string, unknown>;
+    const changed = [...new Set([...Object.keys(was), ...Object.keys(is)])]
+      .filter((name) => !isDeepStrictEqual(was[name], is[name]))
+      .map((name) => ROUTE_SETTINGS[name] ?? name);
+    if (changed.length > 0) lines.push(`~ route ${key(route)} (${changed.join(', ')})`);
   }
   return lines;
 }
