@@ -155,7 +155,7 @@ export function summary(runtime: LocalRuntime, appDir: string): string[] {
   ];
   tries.forEach((line, index) => lines.push(`${index === 0 ? 'Try it:       ' : '              '}${line}`));
   lines.push(
-    'Editing a handler reloads it; editing infrastructure code (bin/, lib/) re-synthesizes and applies the change. Ctrl-C stops everything.',
+    'Editing a handler reloads it; editing what the app synthesizes from (its code, cdk.json) re-synthesizes and applies the change. Ctrl-C stops everything.',
     '',
   );
   return lines;
