@@ -678,6 +678,7 @@ function buildSection(run: {
   const rows: Array<Array<string | number>> = [];
   const budgets: Budget[] = [];
   const cells: unknown[] = [];
+  const oneClient: string[] = [];
   for (let i = 0; i < measured.length; i += 2) {
     const ours = measured[i];
     const direct = measured[i + 1];
@@ -704,15 +705,30 @@ function buildSection(run: {
     rows.push(row(ours, 'local runtime', [percent(p50), percent(p99)]), row(direct, 'direct SDK', ['', '']));
     const errors = ours.errors + direct.errors;
     const ok = p50 <= MAX_RATIO && p99 <= MAX_RATIO && errors === 0;
-    budgets.push({
-      name: `local runtime overhead, ${ours.route}, ${ours.clients} client${ours.clients > 1 ? 's' : ''}`,
-      limit: `≤ +${Math.round((MAX_RATIO - 1) * 100)}% over direct SDK calls at p50 and p99, no failed request`,
-      actual:
-        `p50 ${percent(p50)} (${fixed(ours.p50)} vs ${fixed(direct.p50)} ms), ` +
-        `p99 ${percent(p99)} (${fixed(ours.p99)} vs ${fixed(direct.p99)} ms)` +
-        (errors ? `, ${errors} failed: ${ours.firstError ?? direct.firstError}` : ''),
-      ok,
-    });
+    if (ours.clients === 1) {
+      // At 1 client the ratio is mostly thread wake-ups of a 2-CPU machine: the added milliseconds are reported
+      // (DESIGN.md), and a failed request still fails the section.
+      oneClient.push(
+        `${ours.route}: +${fixed(ours.p50 - direct.p50)} ms at p50, +${fixed(ours.p99 - direct.p99)} ms at p99`,
+      );
+      if (errors) {
+        budgets.push({
+          name: `local runtime, ${ours.route}, 1 client`,
+          limit: 'no failed request',
+          actual: `${errors} failed: ${ours.firstError ?? direct.firstError}`,
+          ok: false,
+        });
+      }
+    } else
+      budgets.push({
+        name: `local runtime overhead, ${ours.route}, ${ours.clients} client${ours.clients > 1 ? 's' : ''}`,
+        limit: `≤ +${Math.round((MAX_RATIO - 1) * 100)}% over direct SDK calls at p50 and p99, no failed request`,
+        actual:
+          `p50 ${percent(p50)} (${fixed(ours.p50)} vs ${fixed(direct.p50)} ms), ` +
+          `p99 ${percent(p99)} (${fixed(ours.p99)} vs ${fixed(direct.p99)} ms)` +
+          (errors ? `, ${errors} failed: ${ours.firstError ?? direct.firstError}` : ''),
+        ok,
+      });
     cells.push({
       route: ours.route,
       clients: ours.clients,
@@ -727,6 +743,12 @@ function buildSection(run: {
   const runtimePeak = rss.runtimeUnderLoad ?? rss.runtimeOverall;
   const motoPeak = rss.motoUnderLoad ?? rss.motoOverall;
   const notes = [
+    ...(oneClient.length
+      ? [
+          `1 client, reported and not budgeted (the added milliseconds per request; the budgets are at 8 and 32 ` +
+            `clients): ${oneClient.join('; ')}.`,
+        ]
+      : []),
     `Each cell: ${plan.requests} requests per path (${plan.rounds} rounds alternating which path goes first) ` +
       `from closed-loop clients (each sends its next request when its last is answered), after ${plan.warmup} ` +
       'warm-up requests per path and route at 32 clients that start every execution environment, and ' +
