@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { EventContract } from '../../functions/shared/events/contract';
 
@@ -22,6 +22,7 @@ export function invalid(construct: string, prop: string, value: unknown, expecta
 
 /** Renders a value for an error message; CDK tokens are shown as such rather than as their placeholder. */
 export function show(value: unknown): string {
+  if (Token.isUnresolved(value)) return '(a token, resolved at deploy time)';
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined) return 'undefined';
   try {
@@ -31,7 +32,10 @@ export function show(value: unknown): string {
   }
 }
 
-/** Fails unless `value` matches `pattern`; the message names the construct, the prop and the value. */
+/**
+ * Fails unless `value` matches `pattern`; the message names the construct, the prop and the value. A value that
+ * is (or contains) a CDK token is not known at synth and passes: CloudFormation and the service check it.
+ */
 export function requireMatch(
   construct: string,
   prop: string,
@@ -39,10 +43,11 @@ export function requireMatch(
   pattern: RegExp,
   expectation: string,
 ): void {
+  if (Token.isUnresolved(value)) return;
   if (!pattern.test(value)) fail(construct, prop, value, expectation);
 }
 
-/** Fails unless `value` is absent or a whole number from `min` to `max`. */
+/** Fails unless `value` is absent, a CDK token (checked at deploy time), or a whole number from `min` to `max`. */
 export function requireIntegerInRange(
   construct: string,
   prop: string,
@@ -50,7 +55,7 @@ export function requireIntegerInRange(
   min: number,
   max: number,
 ): void {
-  if (value === undefined) return;
+  if (value === undefined || Token.isUnresolved(value)) return;
   if (!Number.isInteger(value) || value < min || value > max) {
     fail(construct, prop, value, `must be a whole number from ${min} to ${max}`);
   }

@@ -1,4 +1,4 @@
-import { App, CfnResource, Fn, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnParameter, CfnResource, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import type { EventContract } from '../../functions/shared/events/contract';
 import {
   fail,
@@ -233,6 +233,44 @@ describe('nagResourceName', () => {
     );
     expect(nagResourceName(s, Token.asString({ 'Fn::ImportValue': 'Exp' }))).toBe(
       '{"Fn::ImportValue":"Exp"}',
+    );
+  });
+});
+
+describe('CDK tokens (values known only at deploy time)', () => {
+  const stack = () => new Stack(new App(), 'Tokens');
+
+  it('show names a token instead of printing its placeholder', () => {
+    const s = stack();
+    expect(show(new CfnParameter(s, 'Env').valueAsString)).toBe('(a token, resolved at deploy time)');
+    expect(show(`/Shop/${new CfnParameter(s, 'Part').valueAsString}/x`)).toBe(
+      '(a token, resolved at deploy time)',
+    );
+    expect(show(Lazy.number({ produce: () => 256 }))).toBe('(a token, resolved at deploy time)');
+  });
+
+  it('requireMatch lets a string token (or a string containing one) through: CloudFormation checks it', () => {
+    const s = stack();
+    const env = new CfnParameter(s, 'Env').valueAsString;
+    expect(() =>
+      requireMatch('Platform', 'envName', env, /^[a-z][a-z0-9-]{0,15}$/, 'lowercase'),
+    ).not.toThrow();
+    expect(() => requireMatch('Platform', 'envName', `x${env}`, /^[a-z]+$/, 'lowercase')).not.toThrow();
+    // A literal is still checked.
+    expect(() => requireMatch('Platform', 'envName', 'Dev', /^[a-z]+$/, 'lowercase')).toThrow(
+      'Platform: invalid envName "Dev": lowercase',
+    );
+  });
+
+  it('requireIntegerInRange lets a number token through and still refuses a literal out of range', () => {
+    const s = stack();
+    const memory = new CfnParameter(s, 'Memory', { type: 'Number' }).valueAsNumber;
+    expect(() => requireIntegerInRange('ServiceFunction', 'memorySize', memory, 128, 10240)).not.toThrow();
+    expect(() =>
+      requireIntegerInRange('ServiceFunction', 'memorySize', Lazy.number({ produce: () => 256 }), 128, 10240),
+    ).not.toThrow();
+    expect(() => requireIntegerInRange('ServiceFunction', 'memorySize', 64, 128, 10240)).toThrow(
+      'ServiceFunction: invalid memorySize 64: must be a whole number from 128 to 10240',
     );
   });
 });
