@@ -5,10 +5,10 @@ import {
   AdminCreateUserCommand,
   AdminListGroupsForUserCommand,
   AdminSetUserPasswordCommand,
-  CognitoIdentityProviderClient,
   UsernameExistsException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { EmulatorClients } from './aws-clients';
 import { LocalApiGateway } from './api-gateway';
 import type { CdkAppConfig } from './cli/cdk-app';
 import {
@@ -28,11 +28,12 @@ import { OutboxPipe } from './outbox-pipe';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
 import { SIMULATOR_PACKAGE, simulatorInstalled } from './iam/simulator';
 import { provision } from './provisioner';
-import { routeChanges } from './provisioner/changes';
+import { systemChanges } from './provisioner/changes';
 import { QueuePoller } from './queue-poller';
 import type { AssemblyFacts } from './standin/assembly-facts';
 import { assemblyFacts, platformKey, provisioningOrder } from './standin/assembly-facts';
 import type { StandInPlatform } from './standin/platform';
+import { synthesizeStandIns } from './standin/stand-ins';
 import { WebAclGuard } from './waf';
 
 /** A demo account created in the emulator's user pool. */
@@ -227,6 +228,7 @@ class Runtime implements LocalRuntime {
   private readonly started = Date.now();
   private apiPort = 0;
   private stopped = false;
+  private awsClients?: EmulatorClients;
   /** Stops the infrastructure watch; `keepPending` lets a change already seen reload. */
   private infrastructureWatch?: (keepPending?: boolean) => void;
   private reloading: Promise<ReloadResult> = Promise.resolve({ applied: true, changes: [], seconds: 0 });
@@ -322,7 +324,7 @@ class Runtime implements LocalRuntime {
       const system = await this.provisionAll(this.plan);
       this.serving = await this.serve(system);
       if (system.identity)
-        await createDemoUsers(this.emulator, system.identity.userPoolId, system.identity.groups);
+        await createDemoUsers(this.aws, system.identity.userPoolId, system.identity.groups);
       if (this.options.watch) this.watchInfrastructure();
       this.startupSeconds = (Date.now() - this.started) / 1000;
       this.step(`Ready: ${system.routes.length} routes on ${this.apiUrl}`);
@@ -360,34 +362,10 @@ class Runtime implements LocalRuntime {
   private async makePlan(): Promise<Plan> {
     const facts = this.entries.map((e) => assemblyFacts(e.assemblyDir));
     const provided = new Map(facts.flatMap((f) => f.platforms.map((p) => [platformKey(p), p] as const)));
-    const problems: string[] = [];
-    const standIns: StandInPlatform[] = [];
-    const missing = new Map(
-      facts
-        .flatMap((f) => f.references)
-        .filter((r) => !provided.has(platformKey(r)))
-        .map((r) => [platformKey(r), r] as const),
-    );
-    for (const [key, name] of missing) {
-      const scopes = facts
-        .flatMap((f) => f.routeScopes)
-        .filter((s) => s.platform && platformKey(s.platform) === key);
-      const outdir = path.join(
-        this.entries[this.entries.length - 1].assemblyDir,
-        `standin-${name.appName}-${name.envName}`,
-      );
-      // Loaded only when needed: the stand-in synthesizes the package's Platform construct in this process.
-      const { synthesizeStandInPlatform } = await import('./standin/platform');
-      const standIn = synthesizeStandInPlatform(
-        name,
-        scopes,
-        outdir,
-        this.entries[this.entries.length - 1].config.context,
-      );
-      standIns.push(standIn);
-      problems.push(...standIn.problems);
-      facts.unshift(assemblyFacts(standIn.assemblyDir));
-    }
+    const last = this.entries[this.entries.length - 1];
+    const standIns = await synthesizeStandIns(facts, last.assemblyDir, last.config.context);
+    const problems = standIns.flatMap((standIn) => standIn.problems);
+    facts.unshift(...standIns.map((standIn) => assemblyFacts(standIn.assemblyDir)));
     for (const route of facts.flatMap((f) => f.routeScopes)) {
       const platform = route.platform && provided.get(platformKey(route.platform));
       if (platform && !platform.scopes.includes(route.scope)) {
@@ -445,7 +423,7 @@ class Runtime implements LocalRuntime {
         enforcement = await Enforcement.start(system, emulator, (line) => log(`  [iam] ${line}`));
         const started = enforcement;
         stops.unshift(() => started.stop());
-        await removeDeniedRuleTargets(emulator, system, enforcement);
+        await removeDeniedRuleTargets(this.aws, system, enforcement);
         const denied = enforcement.denied().length;
         this.step(
           `IAM enforced: ${system.functions.size} functions call AWS through an authorizing proxy; ` +
@@ -478,7 +456,13 @@ class Runtime implements LocalRuntime {
       const pollers = new QueuePoller(mappings, emulator, invoke, { log: (line) => log(`  [sqs] ${line}`) });
       const pipes = system.pipes
         .filter((pipe) => !enforcement || enforcement.pipeAllowed(pipe.streamArn))
-        .map((pipe) => new OutboxPipe(pipe, emulator, { log: (line: string) => log(`  [pipe] ${line}`) }));
+        .map(
+          (pipe) =>
+            new OutboxPipe(pipe, emulator, {
+              log: (line: string) => log(`  [pipe] ${line}`),
+              clients: this.aws,
+            }),
+        );
       stops.unshift(() => pollers.stop(), ...pipes.map((p) => () => p.stop()));
 
       // The web ACLs associated with the API stages, evaluated by the gateway (none when enforcement is off).
@@ -504,7 +488,7 @@ class Runtime implements LocalRuntime {
                 );
               }
               return scopesFromTrigger(invoke, identity.preTokenGenerationFunctionKey!, claims, (username) =>
-                groupsOf(emulator, identity.userPoolId, username),
+                groupsOf(this.aws, identity.userPoolId, username),
               );
             }
           : undefined,
@@ -583,8 +567,8 @@ class Runtime implements LocalRuntime {
       const system = await this.provisionAll(this.plan);
       this.serving = await this.serve(system);
       if (system.identity)
-        await createDemoUsers(this.emulator, system.identity.userPoolId, system.identity.groups);
-      const changes = diffSystems(previous.system, system);
+        await createDemoUsers(this.aws, system.identity.userPoolId, system.identity.groups);
+      const changes = systemChanges(previous.system, system);
       for (const entry of this.entries)
         fs.rmSync(entry.assemblyDir + '.previous', { recursive: true, force: true });
       this.log(
@@ -665,12 +649,18 @@ class Runtime implements LocalRuntime {
     };
   }
 
+  /** The runtime's own SDK clients to the emulator (demo users, group lookups, rule targets, pipes). */
+  private get aws(): EmulatorClients {
+    return (this.awsClients ??= new EmulatorClients(this.emulator));
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.infrastructureWatch?.();
     await this.reloading.catch(() => undefined);
     if (this.serving) await this.unserve(this.serving);
+    this.awsClients?.destroy();
     await this.emulator?.stop().catch((error: unknown) => this.log(`stop failed: ${String(error)}`));
     for (const entry of this.entries) {
       if (!OWN_ASSEMBLY.test(path.basename(entry.assemblyDir))) continue;
@@ -730,43 +720,6 @@ function mergeSystems(systems: readonly LocalSystem[], emulator: EmulatorEndpoin
   };
 }
 
-/** What changed between two systems: routes (added, removed, settings such as the request model), functions, queues, rules, tables, pipes. */
-export function diffSystems(before: LocalSystem, after: LocalSystem): string[] {
-  const changes: string[] = [];
-  const compare = (kind: string, a: Iterable<string>, b: Iterable<string>) => {
-    const was = new Set(a);
-    const is = new Set(b);
-    for (const item of is) if (!was.has(item)) changes.push(`+ ${kind} ${item}`);
-    for (const item of was) if (!is.has(item)) changes.push(`- ${kind} ${item}`);
-  };
-  const routes = (s: LocalSystem) => s.routes.map((r) => `${r.method} /${r.service}${r.resourcePath}`);
-  const ofType = (s: LocalSystem, type: string) =>
-    s.resources.filter((r) => r.type === type).map((r) => `${r.stackName}/${r.logicalId}`);
-  compare('route', routes(before), routes(after));
-  changes.push(...routeChanges(before, after));
-  compare(
-    'function',
-    [...before.functions.values()].map((f) => f.description || f.key),
-    [...[...after.functions.values()].map((f) => f.description || f.key)],
-  );
-  for (const [type, kind] of [
-    ['AWS::SQS::Queue', 'queue'],
-    ['AWS::Events::Rule', 'rule'],
-    ['AWS::DynamoDB::Table', 'table'],
-    ['AWS::Pipes::Pipe', 'pipe'],
-  ] as const) {
-    compare(kind, ofType(before, type), ofType(after, type));
-  }
-  // A function whose environment changed (a new table name, a new URL) is re-created with it.
-  for (const [key, fn] of after.functions) {
-    const old = before.functions.get(key);
-    if (old && JSON.stringify(old.environment) !== JSON.stringify(fn.environment)) {
-      changes.push(`~ function ${fn.description || key}: environment changed`);
-    }
-  }
-  return changes;
-}
-
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -807,100 +760,76 @@ async function scopesFromTrigger(
   return result.response?.claimsAndScopeOverrideDetails?.accessTokenGeneration?.scopesToAdd ?? [];
 }
 
-function clientConfig(emulator: EmulatorEndpoint) {
-  return {
-    endpoint: emulator.endpoint,
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-  };
-}
-
 /** Removes the targets of rules that AWS would fail to deliver to (queue or key policy without a statement). */
 async function removeDeniedRuleTargets(
-  emulator: EmulatorEndpoint,
+  clients: EmulatorClients,
   system: LocalSystem,
   enforcement: Enforcement,
 ): Promise<void> {
   const denied = enforcement.deniedRuleTargets();
   if (denied.length === 0) return;
-  const events = new EventBridgeClient(clientConfig(emulator));
-  try {
-    for (const { ruleArn, queueArn } of denied) {
-      const [, busName, ruleName] = /:rule\/(?:([^/]+)\/)?([^/]+)$/.exec(ruleArn) ?? [];
-      const rule = system.resources.find(
-        (r) => r.type === 'AWS::Events::Rule' && r.attributes.Arn === ruleArn,
-      );
-      const ids = ((rule?.properties.Targets ?? []) as { Id?: string; Arn?: string }[])
-        .filter((t) => t.Arn === queueArn && t.Id)
-        .map((t) => t.Id!);
-      if (!ruleName || ids.length === 0) continue;
-      await events.send(
-        new RemoveTargetsCommand({ Rule: ruleName, ...(busName ? { EventBusName: busName } : {}), Ids: ids }),
-      );
-    }
-  } finally {
-    events.destroy();
+  for (const { ruleArn, queueArn } of denied) {
+    const [, busName, ruleName] = /:rule\/(?:([^/]+)\/)?([^/]+)$/.exec(ruleArn) ?? [];
+    const rule = system.resources.find((r) => r.type === 'AWS::Events::Rule' && r.attributes.Arn === ruleArn);
+    const ids = ((rule?.properties.Targets ?? []) as { Id?: string; Arn?: string }[])
+      .filter((t) => t.Arn === queueArn && t.Id)
+      .map((t) => t.Id!);
+    if (!ruleName || ids.length === 0) continue;
+    await clients.events.send(
+      new RemoveTargetsCommand({ Rule: ruleName, ...(busName ? { EventBusName: busName } : {}), Ids: ids }),
+    );
   }
 }
 
 /** The user's groups, from the emulator (for tokens that do not carry the cognito:groups claim). */
-async function groupsOf(emulator: EmulatorEndpoint, userPoolId: string, username: string): Promise<string[]> {
-  const cognito = new CognitoIdentityProviderClient(clientConfig(emulator));
-  try {
-    const { Groups = [] } = await cognito.send(
-      new AdminListGroupsForUserCommand({ UserPoolId: userPoolId, Username: username }),
-    );
-    return Groups.map((g) => String(g.GroupName));
-  } finally {
-    cognito.destroy();
-  }
+async function groupsOf(clients: EmulatorClients, userPoolId: string, username: string): Promise<string[]> {
+  const { Groups = [] } = await clients.cognito.send(
+    new AdminListGroupsForUserCommand({ UserPoolId: userPoolId, Username: username }),
+  );
+  return Groups.map((g) => String(g.GroupName));
 }
 
 /** Creates the demo users (those that exist already are kept), each in those of its groups the pool has. */
 async function createDemoUsers(
-  emulator: EmulatorEndpoint,
+  clients: EmulatorClients,
   userPoolId: string,
   poolGroups: readonly string[],
 ): Promise<void> {
-  const cognito = new CognitoIdentityProviderClient(clientConfig(emulator));
-  try {
-    for (const user of DEMO_USERS) {
-      try {
-        await cognito.send(
-          new AdminCreateUserCommand({
-            UserPoolId: userPoolId,
-            Username: user.username,
-            MessageAction: 'SUPPRESS',
-            UserAttributes: [
-              { Name: 'email', Value: user.username },
-              { Name: 'email_verified', Value: 'true' },
-            ],
-          }),
-        );
-      } catch (error) {
-        if (error instanceof UsernameExistsException) continue;
-        throw error;
-      }
+  const { cognito } = clients;
+  for (const user of DEMO_USERS) {
+    try {
       await cognito.send(
-        new AdminSetUserPasswordCommand({
+        new AdminCreateUserCommand({
           UserPoolId: userPoolId,
           Username: user.username,
-          Password: user.password,
-          Permanent: true,
+          MessageAction: 'SUPPRESS',
+          UserAttributes: [
+            { Name: 'email', Value: user.username },
+            { Name: 'email_verified', Value: 'true' },
+          ],
         }),
       );
-      for (const group of user.groups.filter((g) => poolGroups.length === 0 || poolGroups.includes(g))) {
-        await cognito.send(
-          new AdminAddUserToGroupCommand({
-            UserPoolId: userPoolId,
-            Username: user.username,
-            GroupName: group,
-          }),
-        );
-      }
+    } catch (error) {
+      if (error instanceof UsernameExistsException) continue;
+      throw error;
     }
-  } finally {
-    cognito.destroy();
+    await cognito.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: userPoolId,
+        Username: user.username,
+        Password: user.password,
+        Permanent: true,
+      }),
+    );
+    for (const group of user.groups.filter((g) => poolGroups.length === 0 || poolGroups.includes(g))) {
+      await cognito.send(
+        new AdminAddUserToGroupCommand({
+          UserPoolId: userPoolId,
+          Username: user.username,
+          GroupName: group,
+        }),
+      );
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import {
   CognitoIdentityProviderClient,
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { emulatorClientConfig } from './aws-clients';
 import type { EmulatorEndpoint } from './model';
 
 /** Signs a user in against the emulator's user pool (USER_PASSWORD_AUTH) and returns the access token. */
@@ -11,11 +12,7 @@ export async function signIn(
   username: string,
   password: string,
 ): Promise<string> {
-  const cognito = new CognitoIdentityProviderClient({
-    endpoint: emulator.endpoint,
-    region: emulator.region,
-    credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-  });
+  const cognito = new CognitoIdentityProviderClient(emulatorClientConfig(emulator));
   try {
     const result = await cognito.send(
       new InitiateAuthCommand({

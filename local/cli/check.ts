@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkAssembly } from '../iam/check';
 import { assemblyFacts, platformKey } from '../standin/assembly-facts';
-import type { StandInPlatform } from '../standin/platform';
+import { synthesizeStandIns } from '../standin/stand-ins';
 import type { CdkAppConfig } from './cdk-app';
 import { readCdkApp, synthesizeApp } from './cdk-app';
 
@@ -48,7 +48,7 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
     const standInsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'check-standin-'));
     try {
       // The stand-in's own function is not bundled either.
-      const standIns = await standInPlatforms(dir, standInsDir, {
+      const standIns = await synthesizeStandIns([assemblyFacts(dir)], standInsDir, {
         ...app?.context,
         'aws:cdk:bundling-stacks': [],
       });
@@ -69,32 +69,6 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
     }
   }
   return failed > 0 ? 1 : 0;
-}
-
-/**
- * Stand-ins for the platforms the assembly in `assemblyDir` attaches to by name and does not contain, synthesized
- * under `outdir` as `dev` synthesizes them (the scopes its routes require), so that the registry entries the
- * assembly reads exist when it is provisioned; none when it attaches to none.
- */
-export async function standInPlatforms(
-  assemblyDir: string,
-  outdir: string,
-  context: Readonly<Record<string, unknown>> = {},
-): Promise<StandInPlatform[]> {
-  const facts = assemblyFacts(assemblyDir);
-  if (facts.references.length === 0) return [];
-  // Loaded only when needed: the stand-in synthesizes the package's Platform construct in this process.
-  const { synthesizeStandInPlatform } = await import('../standin/platform');
-  return facts.references.map((name) => {
-    const key = platformKey(name);
-    const scopes = facts.routeScopes.filter((s) => s.platform && platformKey(s.platform) === key);
-    return synthesizeStandInPlatform(
-      name,
-      scopes,
-      path.join(outdir, `standin-${name.appName}-${name.envName}`),
-      context,
-    );
-  });
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Authorization, Refusal } from './authorization';
 import { unauthorized } from './authorization';
 import type { IncomingRequest } from './request';
 import { headerValue } from './request';
+import { emulatorClientConfig } from '../aws-clients';
 
 /** Lifetime of cached authorizer results (the Microservice authorizer's resultsCacheTtl). */
 const AUTHORIZER_CACHE_MS = 5 * 60_000;
@@ -227,11 +228,7 @@ export class CognitoAuthorizer {
 
   private cognito(): CognitoIdentityProviderClient {
     const { emulator } = this.options;
-    return (this.client ??= new CognitoIdentityProviderClient({
-      endpoint: emulator.endpoint,
-      region: emulator.region,
-      credentials: { accessKeyId: emulator.accessKeyId, secretAccessKey: emulator.secretAccessKey },
-    }));
+    return (this.client ??= new CognitoIdentityProviderClient(emulatorClientConfig(emulator)));
   }
 
   private extraScopesOf(token: string, claims: JWTPayload): Promise<string[]> {
