@@ -2,11 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { EmulatorClients, emulatorAccountIdOf } from './aws-clients';
 import type { EmulatorEndpoint } from './model';
-import { sleep } from './util';
+import { freePort, sleep } from './util';
 
 const MOTO_INSTALL_HINT = 'Install it with: pip install "moto[server]"';
 const HOW_TO_GET_ONE =
@@ -221,19 +220,6 @@ function onPath(command: string, path: string | undefined = process.env.PATH): b
     } catch {
       return false;
     }
-  });
-}
-
-/** A port that was free on 127.0.0.1 a moment ago (bound to port 0, read, released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close((error) => (error ? reject(error) : resolve(port)));
-    });
   });
 }
 

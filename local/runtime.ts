@@ -35,6 +35,7 @@ import { assemblyFacts, platformKey, provisioningOrder } from './standin/assembl
 import type { StandInPlatform } from './standin/platform';
 import { synthesizeStandIns } from './standin/stand-ins';
 import { WebAclGuard } from './waf';
+import { freePort } from './util';
 
 /** A demo account created in the emulator's user pool. */
 export interface DemoUser {
@@ -831,17 +832,4 @@ async function createDemoUsers(
       );
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
