@@ -13,9 +13,9 @@ import type { DataProtection } from './data-protection';
 import type { EventContract } from '../../functions/shared/events/contract';
 import { eventTypesOf } from './event-contracts';
 import type { EventType } from './event-type';
-import type { LogLevel } from './service-function';
+import type { LogLevel, ServiceFunctionOverrides } from './service-function';
 import { InvocationMode, ServiceFunction } from './service-function';
-import { fail, requireIntegerInRange } from './validation';
+import { fail, requireIntegerInRange, show } from './validation';
 
 /** The SQS visibility timeout must be at least this multiple of the consumer's timeout (AWS guidance). */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -113,6 +113,21 @@ export interface EventSubscriptionProps {
    * @default DataProtection.RETAIN
    */
   readonly dataProtection?: DataProtection;
+  /**
+   * Execution role of the consumer instead of a new one (see `ServiceFunctionProps.role`): the queue
+   * grants go to it, so an immutable imported role must already allow reading and deleting the queue's
+   * messages and decrypting with `encryptionKey`.
+   * @default - a new role with no managed policies
+   */
+  readonly role?: iam.IRole;
+  /**
+   * Escape hatch: other Lambda function props of the consumer, merged as
+   * `ServiceFunctionProps.functionProps` describes (must-haves applied last, a conflicting override
+   * failing synth). `functionProps.timeout` may stand for `timeout` (the queue's visibility timeout follows
+   * it) and `functionProps.description` replaces the generated description.
+   * @default - the consumer's defaults and typed props only
+   */
+  readonly functionProps?: ServiceFunctionOverrides;
 }
 
 /**
@@ -152,7 +167,10 @@ export class EventSubscription extends Construct {
         'must be a kms.Key created in this app, so EventBridge can be allowed to use it',
       );
     }
-    const timeout = props.timeout ?? Duration.seconds(30);
+    const overrides = props.functionProps ?? {};
+    // The visibility timeout follows the consumer's timeout, so an override of it is resolved here.
+    requireNoTimeoutConflict(props.timeout, overrides.timeout);
+    const timeout = props.timeout ?? overrides.timeout ?? Duration.seconds(30);
     const minimumVisibility =
       timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + (props.maxBatchingWindow?.toSeconds() ?? 0);
     const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(minimumVisibility);
@@ -219,7 +237,9 @@ export class EventSubscription extends Construct {
       entry: props.entry,
       serviceName: props.serviceName,
       metricsNamespace: props.metricsNamespace,
-      description: `${props.serviceName}: consumes ${this.eventTypes.map((e) => e.name).join(', ')}`,
+      description:
+        overrides.description ??
+        `${props.serviceName}: consumes ${this.eventTypes.map((e) => e.name).join(', ')}`,
       timeout,
       memorySize: props.memorySize,
       logLevel: props.logLevel,
@@ -227,6 +247,9 @@ export class EventSubscription extends Construct {
       dataProtection: props.dataProtection,
       environment: props.environment,
       invocationMode: InvocationMode.QUEUE_POLLER,
+      role: props.role,
+      // timeout and description are passed above as typed props; the rest goes through as given.
+      functionProps: props.functionProps && { ...overrides, timeout: undefined, description: undefined },
     });
     this.consumer.liveAlias.addEventSource(
       new lambdaEventSources.SqsEventSource(this.queue, {
@@ -262,6 +285,22 @@ export class EventSubscription extends Construct {
     });
     notify(props.alarmTopic, props.alarmActions, this.deadLetterAlarm, this.queueAgeAlarm);
   }
+}
+
+function requireNoTimeoutConflict(timeout: Duration | undefined, override: Duration | undefined): void {
+  if (timeout === undefined || override === undefined) return;
+  if (
+    timeout.isUnresolved() || override.isUnresolved()
+      ? timeout.toString() === override.toString()
+      : timeout.toMilliseconds() === override.toMilliseconds()
+  )
+    return;
+  fail(
+    'EventSubscription',
+    'functionProps.timeout',
+    override.toHumanString(),
+    `conflicts with timeout (${show(timeout.toHumanString())}); set one of them`,
+  );
 }
 
 /**

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { BUNDLE_FILE, FunctionBundler } from './function-bundler';
-import { fail, requireIntegerInRange } from './validation';
+import { fail, requireIntegerInRange, show } from './validation';
 
 /** How a function is invoked; decides where failed invocations go. */
 export enum InvocationMode {
@@ -30,6 +30,45 @@ export enum LogLevel {
   WARN = 'WARN',
   ERROR = 'ERROR',
 }
+
+/**
+ * Lambda function props that {@link ServiceFunctionProps.functionProps} passes through to the function
+ * (`architecture`, `vpc`, `layers`, `ephemeralStorageSize`, `insightsVersion`, `functionName`, …), merged over
+ * the construct's defaults and its typed props, with the construct's must-haves applied last.
+ *
+ * Left out, because the construct owns them: `code` and `handler` (the shared esbuild bundle), `role` (use
+ * {@link ServiceFunctionProps.role}), `logGroup` and the legacy `logRetention`, `logRetentionRole`,
+ * `logRetentionRetryOptions`, `logRemovalPolicy` (the function's own log group: use `logRetention` and
+ * `dataProtection`), `logFormat` (the deprecated string form of `loggingFormat`), `applicationLogLevel`,
+ * `applicationLogLevelV2` and `systemLogLevel` (use `logLevel`, which keeps Lambda's log level and Powertools'
+ * in step), `events` (event sources belong on the `live` alias, `liveAlias.addEventSource`) and
+ * `durableConfig` (durable functions need the durable execution SDK and role permissions this construct does
+ * not grant).
+ *
+ * Kept but checked, since the construct needs them: `tracing` may only be `Tracing.ACTIVE`, `loggingFormat`
+ * only `LoggingFormat.JSON`, `runtime` only a Node.js runtime (the bundle targets Node.js 24), and
+ * `environment` may not change `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_NAMESPACE` or
+ * `POWERTOOLS_LOG_LEVEL`. Any other value fails synth, naming the prop.
+ */
+export type ServiceFunctionOverrides = Partial<
+  Omit<
+    lambda.FunctionProps,
+    | 'code'
+    | 'handler'
+    | 'role'
+    | 'logGroup'
+    | 'logRetention'
+    | 'logRetentionRole'
+    | 'logRetentionRetryOptions'
+    | 'logRemovalPolicy'
+    | 'logFormat'
+    | 'applicationLogLevel'
+    | 'applicationLogLevelV2'
+    | 'systemLogLevel'
+    | 'events'
+    | 'durableConfig'
+  >
+>;
 
 /** Properties of {@link ServiceFunction}. */
 export interface ServiceFunctionProps {
@@ -95,6 +134,30 @@ export interface ServiceFunctionProps {
    * @default - none (on-demand scaling only)
    */
   readonly provisionedConcurrency?: number;
+  /**
+   * Execution role to use instead of creating one. The function's grants (writing to its log group, X-Ray,
+   * and every later `grant…(fn)`) are added to this role's policy when the role is mutable (an `iam.Role`,
+   * or `iam.Role.fromRoleArn` with `mutable` left true); the wildcard-resource check then covers that policy.
+   * An immutable role (`iam.Role.fromRoleArn(..., { mutable: false })`) silently drops every grant: its owner
+   * must allow what the function needs (`logs:CreateLogStream` and `logs:PutLogEvents` on the log group,
+   * `xray:PutTraceSegments` and `xray:PutTelemetryRecords`, and the access of each grant). The role must
+   * trust `lambda.amazonaws.com`. Given a `vpc` in `functionProps`, the role must also allow the network
+   * interface actions of `AWSLambdaVPCAccessExecutionRole` (added only to a role this construct creates).
+   * @default - a new role with no managed policies, trusting lambda.amazonaws.com
+   */
+  readonly role?: iam.IRole;
+  /**
+   * Escape hatch: any other Lambda function props, merged in this order: the construct's defaults, then the
+   * typed props above (`memorySize`, `timeout`, `description`, `reservedConcurrentExecutions`,
+   * `environment`), then these, then the construct's must-haves (X-Ray active tracing, JSON logs, a Node.js
+   * runtime, the Powertools environment, the bundled code and handler), which an override cannot change:
+   * a conflicting value fails synth, naming the prop. A key given both here and as a typed prop with a
+   * different value (also a variable in both `environment`s) fails synth, naming both. `environment` is
+   * merged: its variables are added to the function's. See {@link ServiceFunctionOverrides} for what is left
+   * out and why.
+   * @default - the construct's defaults and typed props only
+   */
+  readonly functionProps?: ServiceFunctionOverrides;
 }
 
 /**
@@ -110,8 +173,8 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
   public readonly liveAlias: lambda.Alias;
   /** The function's own log group. */
   public readonly logGroup: logs.LogGroup;
-  /** The execution role (no AWS managed policies). */
-  public readonly role: iam.Role;
+  /** The execution role: `props.role` when given, else the one created here (no AWS managed policies). */
+  public readonly role: iam.IRole;
   /** The principal to grant permissions to. */
   public readonly grantPrincipal: iam.IPrincipal;
   /** Absolute path of the handler file the function is bundled from. */
@@ -129,37 +192,52 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
       removalPolicy: removalPolicyFor(dataProtection),
     });
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${props.serviceName} ${id}`,
-    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Execution role of ${props.serviceName} ${id}`,
+      });
     this.logGroup.grantWrite(this.role);
     this.grantPrincipal = this.role;
 
+    // Construct defaults ← typed props ← functionProps ← must-haves (validateOverrides checked the last two).
+    const defaults: ServiceFunctionOverrides = {
+      description: `${props.serviceName}: ${id}`,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    };
+    const typed: ServiceFunctionOverrides = definedOnly({
+      description: props.description,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    });
+    const overrides = definedOnly(props.functionProps ?? {});
     this.function = new lambda.Function(this, 'Function', {
+      ...defaults,
+      ...typed,
+      ...overrides,
+      runtime: overrides.runtime ?? lambda.Runtime.NODEJS_24_X, // default, required by the props type
       // Bundled with the app's other functions in one esbuild build (see FunctionBundler).
       code: FunctionBundler.of(this).code(this.entry),
       handler: `${path.basename(BUNDLE_FILE, '.mjs')}.${props.handler ?? 'handler'}`,
-      description: props.description ?? `${props.serviceName}: ${id}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel[logLevel],
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...(props.environment ?? {}),
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
-        POWERTOOLS_LOG_LEVEL: logLevel,
+        ...(overrides.environment ?? {}),
+        ...powertoolsEnvironment(props, logLevel),
       },
     });
+    if (this.role instanceof iam.Role)
+      acknowledgeManagedPolicies(this.role, props.role === undefined, overrides);
 
     this.liveAlias = new lambda.Alias(this, 'LiveAlias', {
       aliasName: 'live',
@@ -206,12 +284,18 @@ export const ACCESS_METADATA_KEY = 'cdk-microservices:access';
 const WILDCARD_RESOURCE_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 
 function wildcardViolations(fn: ServiceFunction): string[] {
-  const policy = fn.role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
-  if (!policy) return [];
-  const document = Stack.of(fn).resolve(policy.document.toJSON()) as {
-    Statement?: Array<{ Action: unknown; Resource: unknown }>;
-  };
-  const offending = (document.Statement ?? [])
+  // The policies grants go to: an iam.Role's `DefaultPolicy`, a mutable imported role's `Policy`. An immutable
+  // imported role drops grants and has none.
+  const policies = fn.role.node.children.filter((child): child is iam.Policy => child instanceof iam.Policy);
+  const statements = policies.flatMap(
+    (policy) =>
+      (
+        Stack.of(fn).resolve(policy.document.toJSON()) as {
+          Statement?: Array<{ Action: unknown; Resource: unknown }>;
+        }
+      ).Statement ?? [],
+  );
+  const offending = statements
     .filter((statement) => [statement.Resource].flat().includes('*'))
     .flatMap((statement) => [statement.Action].flat() as string[])
     .filter((action) => !WILDCARD_RESOURCE_ACTIONS.has(action));
@@ -235,18 +319,12 @@ function requireLocalEsbuild(): void {
 
 function validate(props: ServiceFunctionProps): void {
   requireLocalEsbuild();
+  validateOverrides(props.functionProps ?? {}, props);
+  const overrides = definedOnly(props.functionProps ?? {});
   requireIntegerInRange('ServiceFunction', 'memorySize', props.memorySize, 128, 10240);
-  if (props.timeout !== undefined) {
-    const milliseconds = props.timeout.toMilliseconds();
-    if (milliseconds < 1000 || milliseconds > 900_000 || milliseconds % 1000 !== 0) {
-      fail(
-        'ServiceFunction',
-        'timeout',
-        props.timeout.toHumanString(),
-        'must be a whole number of seconds from 1 to 900',
-      );
-    }
-  }
+  requireIntegerInRange('ServiceFunction', 'functionProps.memorySize', overrides.memorySize, 128, 10240);
+  requireTimeout('timeout', props.timeout);
+  requireTimeout('functionProps.timeout', overrides.timeout);
   requireIntegerInRange(
     'ServiceFunction',
     'reservedConcurrentExecutions',
@@ -254,21 +332,184 @@ function validate(props: ServiceFunctionProps): void {
     0,
     100000,
   );
+  requireIntegerInRange(
+    'ServiceFunction',
+    'functionProps.reservedConcurrentExecutions',
+    overrides.reservedConcurrentExecutions,
+    0,
+    100000,
+  );
   requireIntegerInRange('ServiceFunction', 'provisionedConcurrency', props.provisionedConcurrency, 1, 100000);
+  const [reservedProp, reserved] =
+    props.reservedConcurrentExecutions !== undefined
+      ? ['reservedConcurrentExecutions', props.reservedConcurrentExecutions]
+      : ['functionProps.reservedConcurrentExecutions', overrides.reservedConcurrentExecutions];
   if (
     props.provisionedConcurrency !== undefined &&
-    props.reservedConcurrentExecutions !== undefined &&
-    props.provisionedConcurrency > props.reservedConcurrentExecutions
+    reserved !== undefined &&
+    props.provisionedConcurrency > reserved
   ) {
     fail(
       'ServiceFunction',
       'provisionedConcurrency',
       props.provisionedConcurrency,
-      `must not exceed reservedConcurrentExecutions (${props.reservedConcurrentExecutions})`,
+      `must not exceed ${reservedProp} (${reserved})`,
     );
   }
   if (!props.serviceName) fail('ServiceFunction', 'serviceName', props.serviceName, 'must not be empty');
   if (!props.metricsNamespace)
     fail('ServiceFunction', 'metricsNamespace', props.metricsNamespace, 'must not be empty');
   if (!fs.existsSync(props.entry)) fail('ServiceFunction', 'entry', props.entry, 'no such handler file');
+}
+
+function requireTimeout(prop: string, timeout: Duration | undefined): void {
+  if (timeout === undefined || timeout.isUnresolved()) return;
+  const milliseconds = timeout.toMilliseconds();
+  if (milliseconds < 1000 || milliseconds > 900_000 || milliseconds % 1000 !== 0) {
+    fail('ServiceFunction', prop, timeout.toHumanString(), 'must be a whole number of seconds from 1 to 900');
+  }
+}
+
+/** The Powertools settings every function gets; they win over both `environment`s. */
+function powertoolsEnvironment(props: ServiceFunctionProps, logLevel: LogLevel): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: props.serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+  };
+}
+
+/** Why each Lambda function prop left out of {@link ServiceFunctionOverrides} is (for callers without types). */
+const OWNED_PROPS: Record<Exclude<keyof lambda.FunctionProps, keyof ServiceFunctionOverrides>, string> = {
+  code: 'the code is the shared esbuild bundle of entry',
+  handler: "the handler is the bundle's export named by the handler prop",
+  role: 'use the role prop',
+  logGroup: 'the function logs to its own log group (logRetention, dataProtection)',
+  logRetention: 'the function logs to its own log group: use logRetention',
+  logRetentionRole: 'the function logs to its own log group, with no log retention custom resource',
+  logRetentionRetryOptions: 'the function logs to its own log group, with no log retention custom resource',
+  logRemovalPolicy: 'the function logs to its own log group: use dataProtection',
+  logFormat: 'logs are JSON (a must-have)',
+  applicationLogLevel: 'use logLevel, which sets Lambda and Powertools alike',
+  applicationLogLevelV2: 'use logLevel, which sets Lambda and Powertools alike',
+  systemLogLevel: 'use systemLogLevelV2',
+  events: 'add event sources to liveAlias, which callers invoke',
+  durableConfig: 'durable functions need permissions this construct does not grant',
+};
+
+/** Fails on an override the construct cannot honour: an owned prop, a must-have changed, a typed prop contradicted. */
+function validateOverrides(functionProps: ServiceFunctionOverrides, props: ServiceFunctionProps): void {
+  const overrides = definedOnly(functionProps);
+  for (const key of Object.keys(overrides)) {
+    if (key in OWNED_PROPS) {
+      const value = (overrides as Record<string, unknown>)[key];
+      fail(
+        'ServiceFunction',
+        `functionProps.${key}`,
+        value,
+        `is set by ServiceFunction: ${OWNED_PROPS[key as keyof typeof OWNED_PROPS]}`,
+      );
+    }
+  }
+  if (overrides.tracing !== undefined && overrides.tracing !== lambda.Tracing.ACTIVE) {
+    fail(
+      'ServiceFunction',
+      'functionProps.tracing',
+      overrides.tracing,
+      'X-Ray active tracing is a must-have; leave it unset or use Tracing.ACTIVE',
+    );
+  }
+  if (overrides.loggingFormat !== undefined && overrides.loggingFormat !== lambda.LoggingFormat.JSON) {
+    fail(
+      'ServiceFunction',
+      'functionProps.loggingFormat',
+      overrides.loggingFormat,
+      'JSON logs are a must-have (Powertools logs JSON); leave it unset or use LoggingFormat.JSON',
+    );
+  }
+  if (overrides.runtime !== undefined && overrides.runtime.family !== lambda.RuntimeFamily.NODEJS) {
+    fail(
+      'ServiceFunction',
+      'functionProps.runtime',
+      overrides.runtime.name,
+      'the handler is a Node.js bundle: use a Node.js runtime',
+    );
+  }
+  const typed: Record<string, unknown> = {
+    description: props.description,
+    memorySize: props.memorySize,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+  };
+  for (const [key, value] of Object.entries(typed)) {
+    const override = (overrides as Record<string, unknown>)[key];
+    if (value !== undefined && override !== undefined && override !== value) conflict(key, value, override);
+  }
+  if (
+    props.timeout !== undefined &&
+    overrides.timeout !== undefined &&
+    !sameDuration(props.timeout, overrides.timeout)
+  ) {
+    conflict('timeout', props.timeout.toHumanString(), overrides.timeout.toHumanString());
+  }
+  const powertools = powertoolsEnvironment(props, props.logLevel ?? LogLevel.INFO);
+  for (const [name, value] of Object.entries(overrides.environment ?? {})) {
+    const typedValue = props.environment?.[name];
+    if (typedValue !== undefined && typedValue !== value) conflict(`environment.${name}`, typedValue, value);
+    if (name in powertools && value !== powertools[name]) {
+      fail(
+        'ServiceFunction',
+        `functionProps.environment.${name}`,
+        value,
+        `is set by ServiceFunction to ${show(powertools[name])} (serviceName, metricsNamespace and logLevel decide it)`,
+      );
+    }
+  }
+}
+
+function conflict(key: string, typed: unknown, override: unknown): never {
+  fail(
+    'ServiceFunction',
+    `functionProps.${key}`,
+    override,
+    `conflicts with ${key} (${show(typed)}); set one of them`,
+  );
+}
+
+function sameDuration(a: Duration, b: Duration): boolean {
+  if (a.isUnresolved() || b.isUnresolved()) return a.toString() === b.toString();
+  return a.toMilliseconds({ integral: false }) === b.toMilliseconds({ integral: false });
+}
+
+/** The props without keys whose value is undefined, so spreading them never unsets a default. */
+function definedOnly<T extends object>(props: T): T {
+  return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as T;
+}
+
+/**
+ * Managed policies an override brings to the role this construct created: the VPC access policy Lambda needs
+ * to attach to a VPC (aws-cdk-lib adds it only to roles it creates itself), and Lambda Insights' policy (added
+ * by aws-cdk-lib), each acknowledged for cdk-nag next to where it comes from.
+ */
+function acknowledgeManagedPolicies(
+  role: iam.Role,
+  created: boolean,
+  overrides: ServiceFunctionOverrides,
+): void {
+  if (created && overrides.vpc) {
+    role.addManagedPolicy(
+      iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason:
+        'functionProps.vpc: Lambda needs the network interface actions of AWSLambdaVPCAccessExecutionRole to attach the function to the VPC.',
+    });
+  }
+  if (overrides.insightsVersion !== undefined) {
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/CloudWatchLambdaInsightsExecutionRolePolicy]',
+      reason:
+        'functionProps.insightsVersion: the Lambda Insights extension writes its metrics with this AWS managed policy.',
+    });
+  }
 }

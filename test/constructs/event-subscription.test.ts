@@ -1,7 +1,9 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as z from 'zod/mini';
 import { OrderCancelled, OrderPlaced } from '../../functions/contracts/events';
 import type { EventContract } from '../../functions/shared/events/contract';
@@ -10,8 +12,10 @@ import type { EventSubscriptionProps } from '../../lib';
 import { EventSubscription, EventType } from '../../lib';
 import { appWithoutBundling, HEALTH_HANDLER } from '../helpers';
 
-function build(overrides: Partial<EventSubscriptionProps> = {}) {
-  const stack = new Stack(appWithoutBundling(), 'Subscriber');
+function build(
+  overrides: Partial<EventSubscriptionProps> = {},
+  stack = new Stack(appWithoutBundling(), 'Subscriber'),
+) {
   const subscription = new EventSubscription(stack, 'ReserveStock', {
     serviceName: 'inventory',
     appName: 'Shop',
@@ -228,6 +232,58 @@ describe('EventType', () => {
   it('fails when the contract version is not a whole number of at least 1', () => {
     expect(() => EventType.fromContract(contract({ version: 0 }))).toThrow(
       /EventType: invalid contract\.version 0: must be a whole number of at least 1/,
+    );
+  });
+});
+
+describe('EventSubscription consumer overrides', () => {
+  it('gives the consumer the role and the function props it is passed', () => {
+    const stack = new Stack(appWithoutBundling(), 'Subscriber');
+    const role = iam.Role.fromRoleArn(stack, 'Shared', 'arn:aws:iam::123456789012:role/consumer');
+    const { template } = build(
+      {
+        role,
+        functionProps: { architecture: lambda.Architecture.X86_64, environment: { FEATURE_FLAG: 'on' } },
+      },
+      stack,
+    );
+    template.resourceCountIs('AWS::IAM::Role', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: 'arn:aws:iam::123456789012:role/consumer',
+      Architectures: ['x86_64'],
+      Timeout: 20,
+      Environment: {
+        Variables: Match.objectLike({ FEATURE_FLAG: 'on', POWERTOOLS_SERVICE_NAME: 'inventory' }),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: ['consumer'],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:DeleteMessage', 'sqs:ReceiveMessage']),
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReserveStockQueue'), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets functionProps.timeout stand for timeout, the visibility timeout following it', () => {
+    const { template } = build({ timeout: undefined, functionProps: { timeout: Duration.seconds(60) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 60 });
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360 });
+  });
+
+  it('fails when timeout and functionProps.timeout differ, naming both', () => {
+    expect(() => build({ functionProps: { timeout: Duration.seconds(60) } })).toThrow(
+      /EventSubscription: invalid functionProps.timeout "1 minute": conflicts with timeout \("20 seconds"\)/,
+    );
+  });
+
+  it("keeps the consumer's must-haves: an override switching off X-Ray fails", () => {
+    expect(() => build({ functionProps: { tracing: lambda.Tracing.PASS_THROUGH } })).toThrow(
+      /ServiceFunction: invalid functionProps.tracing "PassThrough"/,
     );
   });
 });
