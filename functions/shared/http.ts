@@ -5,7 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { safeParse } from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
 import './schema';
-import { AppError, MalformedJsonError, UnauthorizedError, ValidationError } from './errors';
+import { AppError, ErrorKind, MalformedJsonError, UnauthorizedError, ValidationError } from './errors';
 import { logger, metrics } from './powertools';
 import { putAnnotation, withTracing } from './tracing';
 
@@ -221,12 +221,39 @@ function safeCorrelationId(value: string | undefined): string | undefined {
   return value !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
 }
 
+/** The HTTP status each {@link ErrorKind} is answered with. */
+export const HTTP_STATUS_BY_ERROR_KIND: Readonly<Record<ErrorKind, number>> = Object.freeze({
+  [ErrorKind.INVALID_INPUT]: 400,
+  [ErrorKind.UNAUTHENTICATED]: 401,
+  [ErrorKind.FORBIDDEN]: 403,
+  [ErrorKind.NOT_FOUND]: 404,
+  [ErrorKind.CONFLICT]: 409,
+  [ErrorKind.UNPROCESSABLE]: 422,
+  [ErrorKind.UNAVAILABLE]: 503,
+});
+
+/**
+ * The HTTP status an error is answered with: the status of an {@link AppError}'s kind, 500 for anything
+ * else (including an AppError whose kind is not an {@link ErrorKind}).
+ */
+export function httpStatusOf(error: unknown): number {
+  if (!(error instanceof AppError)) return 500;
+  return Object.hasOwn(HTTP_STATUS_BY_ERROR_KIND, error.kind) ? HTTP_STATUS_BY_ERROR_KIND[error.kind] : 500;
+}
+
+/** The extra HTTP response headers of an error: `retry-after` when it carries `retryAfterSeconds`. */
+export function httpHeadersOf(error: unknown): Record<string, string> {
+  if (!(error instanceof AppError) || error.retryAfterSeconds === undefined) return {};
+  return { 'retry-after': String(error.retryAfterSeconds) };
+}
+
 function errorResponse(error: unknown, correlationId: string, requestId: string): APIGatewayProxyResult {
-  if (error instanceof AppError) {
-    logger.info('Request rejected', { code: error.code, statusCode: error.statusCode });
+  const statusCode = httpStatusOf(error);
+  if (error instanceof AppError && statusCode !== 500) {
+    logger.info('Request rejected', { code: error.code, statusCode });
     const body: Record<string, unknown> = { code: error.code, message: error.message, requestId };
     if (error.details !== undefined) body.details = error.details;
-    return respond(error.statusCode, { error: body }, correlationId, error.headers);
+    return respond(statusCode, { error: body }, correlationId, httpHeadersOf(error));
   }
   logger.error('Unhandled error', error as Error);
   return respond(

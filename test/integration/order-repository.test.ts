@@ -12,6 +12,7 @@ import type { Actor } from '../../functions/orders/domain/order-service';
 import { OrderService, TransitionOutcome } from '../../functions/orders/domain/order-service';
 import type { CustomerDirectory } from '../../functions/orders/domain/ports';
 import { ConcurrentChangeError } from '../../functions/orders/domain/ports';
+import { ErrorKind } from '../../functions/shared/errors';
 import type { Moto } from '../support/moto';
 import { createTable, dynamoClientFor, startMoto, scanAll as scanAllItems } from '../support/moto';
 
@@ -119,7 +120,7 @@ describe('DynamoDbOrderRepository against DynamoDB (moto)', () => {
     await expect(
       service.place(alice, { lines: [{ sku: 'SKU-OTHER', quantity: 9 }] }, 'corr-2', 'key-2'),
     ).rejects.toMatchObject({
-      statusCode: 422,
+      kind: ErrorKind.UNPROCESSABLE,
       code: 'IDEMPOTENCY_KEY_REUSED',
     });
     expect((await scanAll(tableName)).filter((i) => i.itemType === 'Order')).toHaveLength(1);

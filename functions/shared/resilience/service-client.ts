@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, QueryParameterBag } from '@smithy/types';
+import { HttpMethod } from '../http-method';
 import { logger } from '../powertools';
 import { Namespace, startSubsegment } from '../tracing';
 import { CircuitBreaker } from './circuit-breaker';
@@ -36,15 +37,8 @@ export class DependencyError extends Error {
   }
 }
 
-/** HTTP methods a {@link ServiceClient} sends. */
-export enum HttpMethod {
-  GET = 'GET',
-  HEAD = 'HEAD',
-  POST = 'POST',
-  PUT = 'PUT',
-  PATCH = 'PATCH',
-  DELETE = 'DELETE',
-}
+// The methods a ServiceClient sends; re-exported so `cdk-microservices/kit/resilience` keeps exporting it.
+export { HttpMethod };
 
 /** Options of a {@link ServiceClient}. */
 export interface ServiceClientOptions {

@@ -1,7 +1,7 @@
 import { InventoryService } from '../../../functions/inventory/domain/inventory-service';
 import type { ReleaseOutcome, ReserveOutcome, StockStore } from '../../../functions/inventory/domain/ports';
 import type { StockItem } from '../../../functions/inventory/domain/stock';
-import { NotFoundError } from '../../../functions/shared/errors';
+import { ErrorKind, NotFoundError } from '../../../functions/shared/errors';
 
 const ITEM: StockItem = { sku: 'SKU-1', available: 5, reserved: 2, updatedAt: '2026-11-21T09:00:00.000Z' };
 
@@ -30,7 +30,7 @@ describe('InventoryService', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({
-      statusCode: 404,
+      kind: ErrorKind.NOT_FOUND,
       code: 'SKU_NOT_FOUND',
       message: 'No stock record for SKU-404',
     });

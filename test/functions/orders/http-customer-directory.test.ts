@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpCustomerDirectory } from '../../../functions/orders/adapters/http-customer-directory';
-import { DependencyUnavailableError } from '../../../functions/shared/errors';
+import { DependencyUnavailableError, ErrorKind } from '../../../functions/shared/errors';
 import { ServiceClient } from '../../../functions/shared/resilience/service-client';
 
 /** The users API stand-in: each test says what GET /v1/customers/{id} answers. */
@@ -60,7 +60,10 @@ describe('HttpCustomerDirectory', () => {
     answer = json(404, body);
     const failure = directory().exists('c-1');
     await expect(failure).rejects.toBeInstanceOf(DependencyUnavailableError);
-    await expect(failure).rejects.toMatchObject({ statusCode: 503, code: 'DEPENDENCY_UNAVAILABLE' });
+    await expect(failure).rejects.toMatchObject({
+      kind: ErrorKind.UNAVAILABLE,
+      code: 'DEPENDENCY_UNAVAILABLE',
+    });
   });
 
   it('fails with 503 DEPENDENCY_UNAVAILABLE when a 404 has no body', async () => {

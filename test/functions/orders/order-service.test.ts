@@ -1,6 +1,6 @@
 import { OrderStatus, TRANSITIONS, canTransition, transition } from '../../../functions/orders/domain/order';
 import { OrderService, TransitionOutcome } from '../../../functions/orders/domain/order-service';
-import { DependencyUnavailableError } from '../../../functions/shared/errors';
+import { DependencyUnavailableError, ErrorKind } from '../../../functions/shared/errors';
 import { FixedCustomerDirectory, InMemoryOrderRepository } from './in-memory-order-repository';
 
 const alice = { userId: 'alice-0001', groups: [] };
@@ -68,7 +68,7 @@ describe('OrderService', () => {
   it('refuses an order from a customer without a profile (422) and stores nothing', async () => {
     const { service, repository } = setup(new FixedCustomerDirectory(false));
     await expect(service.place(alice, LINES, 'c')).rejects.toMatchObject({
-      statusCode: 422,
+      kind: ErrorKind.UNPROCESSABLE,
       code: 'CUSTOMER_PROFILE_REQUIRED',
     });
     expect(repository.orders.size).toBe(0);
@@ -79,8 +79,8 @@ describe('OrderService', () => {
       new FixedCustomerDirectory(new DependencyUnavailableError('users', 30)),
     );
     await expect(service.place(alice, LINES, 'c')).rejects.toMatchObject({
-      statusCode: 503,
-      headers: { 'retry-after': '30' },
+      kind: ErrorKind.UNAVAILABLE,
+      retryAfterSeconds: 30,
     });
     expect(repository.orders.size).toBe(0);
   });
@@ -166,7 +166,7 @@ describe('OrderService', () => {
     const { order } = await service.place(alice, LINES, 'c');
     await service.reject(order.id, 'INSUFFICIENT_STOCK', 'c', 'EVENT#e1');
     await expect(service.cancel(alice, order.id, 'c')).rejects.toMatchObject({
-      statusCode: 409,
+      kind: ErrorKind.CONFLICT,
       code: 'INVALID_ORDER_TRANSITION',
     });
     expect(repository.orders.get(order.id)?.status).toBe(OrderStatus.REJECTED);
@@ -176,7 +176,7 @@ describe('OrderService', () => {
     const { service } = setup();
     const { order } = await service.place(alice, LINES, 'c');
     await expect(service.get({ userId: 'bob-0001', groups: [] }, order.id)).rejects.toMatchObject({
-      statusCode: 404,
+      kind: ErrorKind.NOT_FOUND,
     });
     await expect(service.get(admin, order.id)).resolves.toMatchObject({ id: order.id });
   });
@@ -185,6 +185,6 @@ describe('OrderService', () => {
     const { service } = setup();
     await expect(
       service.listForCustomer({ userId: 'bob-0001', groups: [] }, alice.userId),
-    ).rejects.toMatchObject({ statusCode: 403 });
+    ).rejects.toMatchObject({ kind: ErrorKind.FORBIDDEN });
   });
 });
