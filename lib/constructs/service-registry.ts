@@ -136,13 +136,8 @@ export class RegistryEntries extends Construct {
       );
     }
 
-    for (const [key, value] of Object.entries(all)) {
-      this.parameters[key] = new ssm.StringParameter(this, `Param-${key}`, {
-        parameterName: ServiceRegistry.parameterName(props.appName, props.envName, props.serviceName, key),
-        stringValue: value,
-        description: `${props.serviceName} ${key} (${props.appName} ${props.envName}), written by ${Stack.of(this).stackName}`,
-      });
-    }
+    this.props = props;
+    for (const [key, value] of Object.entries(all)) this.addParameter(key, value);
 
     this.discoveryService = new servicediscovery.Service(this, 'Discovery', {
       namespace: props.namespace,
@@ -154,4 +149,26 @@ export class RegistryEntries extends Construct {
       customAttributes: { ...props.entries },
     });
   }
+
+  /**
+   * Publishes one more entry to SSM only (not to Cloud Map), e.g. the function of a route added after the
+   * service was created. Keys are lowercase words separated by hyphens, optionally nested with `/`.
+   */
+  public addParameterOnlyEntry(key: string, value: string): ssm.StringParameter {
+    requireMatch('RegistryEntries', 'entries key', key, ENTRY_KEY, 'use lowercase words separated by hyphens or /');
+    if (this.parameters[key]) fail('RegistryEntries', 'entries key', key, 'is already published');
+    return this.addParameter(key, value);
+  }
+
+  private addParameter(key: string, value: string): ssm.StringParameter {
+    const { appName, envName, serviceName } = this.props;
+    this.parameters[key] = new ssm.StringParameter(this, `Param-${key}`, {
+      parameterName: ServiceRegistry.parameterName(appName, envName, serviceName, key),
+      stringValue: value,
+      description: `${serviceName} ${key} (${appName} ${envName}), written by ${Stack.of(this).stackName}`,
+    });
+    return this.parameters[key];
+  }
+
+  private readonly props: RegistryEntriesProps;
 }

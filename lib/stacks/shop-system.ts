@@ -69,7 +69,7 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
     stack.addStackDependency(platform, 'reads the platform registry entries at deploy time');
     stack.addStackDependency(account, 'API stages log through the account-wide API Gateway role');
     // A service that calls another reads the callee's registry entries, so the callee deploys first.
-    const callees = new Set(service.routes.flatMap((r) => (r.calls ?? []).map((c) => c.service)));
+    const callees = new Set((service.routes ?? []).flatMap((r) => (r.calls ?? []).map((c) => c.service)));
     for (const callee of callees) {
       const target = services[callee];
       if (!target) throw new Error(`${service.serviceName} calls ${callee}, which must be defined before it`);

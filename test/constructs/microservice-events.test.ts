@@ -177,7 +177,7 @@ describe('Microservice events and calls', () => {
       build({
         subscriptions: [{ id: 'post-orders', events: [StockReserved], entry: HEALTH_HANDLER }],
       }),
-    ).toThrow(/invalid subscriptions\[\]\.id "post-orders": is used by another route or subscription/);
+    ).toThrow(/invalid subscriptions\[0\]\.id "post-orders": is used by another route or subscription/);
   });
 
   it('fails when a service call path is not a route path', () => {

@@ -401,7 +401,7 @@ describe('Microservice', () => {
 
     it('fails when the same method and path are declared twice', () => {
       expect(() => build({ routes: [ROUTES[1], ROUTES[1]] })).toThrow(
-        /invalid routes\[1\] "POST \/widgets": is declared twice in service "widgets" \(also routes\[0\]\)/,
+        /invalid routes\[1\] "POST \/widgets": is declared twice in service "widgets" \(also route "post-widgets"\); API Gateway allows one method per path/,
       );
     });
 
