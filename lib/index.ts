@@ -6,6 +6,8 @@ export * from './constructs/microservice';
 export * from './constructs/platform';
 export * from './constructs/platform-reference';
 export * from './constructs/request-schema';
+export * from './constructs/service-api';
+export * from './constructs/service-table';
 export * from './constructs/service-function';
 export * from './constructs/function-bundler';
 export * from './constructs/service-registry';

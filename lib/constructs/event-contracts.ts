@@ -25,3 +25,21 @@ export function eventTypesOf(
   });
   return types;
 }
+
+/**
+ * The event types service `serviceName` publishes (`publishes`, checked as {@link eventTypesOf} does); a
+ * contract produced by another service fails, naming `publishes[i].producer`.
+ */
+export function publishedEventsOf(serviceName: string, contracts: readonly EventContract[]): EventType[] {
+  const events = eventTypesOf('Microservice', 'publishes', contracts);
+  events.forEach((event, i) => {
+    if (event.producer === serviceName) return;
+    fail(
+      'Microservice',
+      `publishes[${i}].producer`,
+      event.producer,
+      `the ${event.name} contract is produced by "${event.producer}"; service "${serviceName}" may publish only contracts whose producer is "${serviceName}"`,
+    );
+  });
+  return events;
+}

@@ -30,7 +30,8 @@ export const GATEWAY_ERROR_RESPONSES: ReadonlyArray<
  */
 export function addGatewayErrorResponses(api: apigateway.RestApi): void {
   for (const [id, type, statusCode, code] of GATEWAY_ERROR_RESPONSES) {
-    const isDefault = type === apigateway.ResponseType.DEFAULT_4XX || type === apigateway.ResponseType.DEFAULT_5XX;
+    const isDefault =
+      type === apigateway.ResponseType.DEFAULT_4XX || type === apigateway.ResponseType.DEFAULT_5XX;
     api.addGatewayResponse(id, {
       type,
       statusCode: isDefault ? undefined : statusCode,

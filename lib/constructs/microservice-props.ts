@@ -16,20 +16,19 @@ import type { ServiceTableOverrides, TableThroughput } from './service-table';
  * except what the service supplies (its name, the platform's bus and alarms, its key, log settings and data
  * protection), plus the consumer's access to the service's table.
  */
-export interface SubscriptionOptions
-  extends Omit<
-    EventSubscriptionProps,
-    | 'serviceName'
-    | 'appName'
-    | 'metricsNamespace'
-    | 'eventBus'
-    | 'encryptionKey'
-    | 'alarmTopic'
-    | 'alarmActions'
-    | 'logLevel'
-    | 'logRetention'
-    | 'dataProtection'
-  > {
+export interface SubscriptionOptions extends Omit<
+  EventSubscriptionProps,
+  | 'serviceName'
+  | 'appName'
+  | 'metricsNamespace'
+  | 'eventBus'
+  | 'encryptionKey'
+  | 'alarmTopic'
+  | 'alarmActions'
+  | 'logLevel'
+  | 'logRetention'
+  | 'dataProtection'
+> {
   /**
    * Access the consumer gets to the service's table.
    * @default AccessMode.READ_WRITE

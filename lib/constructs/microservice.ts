@@ -6,8 +6,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { checkAgainstApp, sameEnvironment } from './app-checks';
 import { DataProtection, removalPolicyFor } from './data-protection';
-import { eventTypesOf } from './event-contracts';
+import { eventTypesOf, publishedEventsOf } from './event-contracts';
 import { EventSubscription } from './event-subscription';
 import { EventType } from './event-type';
 import { FunctionBundler } from './function-bundler';
@@ -25,7 +26,7 @@ import { ServiceFunction } from './service-function';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
 import { ServiceTable, ServiceTableGrants } from './service-table';
 import { TransactionalOutbox } from './transactional-outbox';
-import { fail, invalid, requireMatch } from './validation';
+import { fail, requireMatch } from './validation';
 import { grantServiceCall } from './service-call-grant';
 
 export * from './microservice-props';
@@ -60,6 +61,8 @@ export class Microservice extends Construct implements IMicroservice {
   }
 
   public readonly serviceName: string;
+  /** The platform the service attaches to. */
+  public readonly platform: IPlatform;
   public readonly eventSource: string;
   /** The service's table: a {@link ServiceTable}, or the table given as `table`. */
   public readonly table: dynamodb.ITable;
@@ -93,11 +96,17 @@ export class Microservice extends Construct implements IMicroservice {
     super(scope, id);
     ServiceRegistry.validateServiceName('Microservice', props.serviceName);
     if (props.routes && props.routes.length === 0) {
-      fail('Microservice', 'routes', props.routes, 'declare at least one route (or omit routes and use addRoute)');
+      fail(
+        'Microservice',
+        'routes',
+        props.routes,
+        'declare at least one route (or omit routes and use addRoute)',
+      );
     }
     validateThrottle('Microservice', 'throttle', props.throttle ?? { rateLimit: 100, burstLimit: 200 });
     this.props = props;
     this.serviceName = props.serviceName;
+    this.platform = props.platform;
     const { platform } = props;
     this.routeSet = new RouteSet(props.serviceName, props.timeout);
     // All of this service's handlers are bundled in the one esbuild build its first function triggers.
@@ -105,11 +114,7 @@ export class Microservice extends Construct implements IMicroservice {
     const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
     const removalPolicy = removalPolicyFor(dataProtection);
     this.eventSource = EventType.sourceOf(platform.appName, props.serviceName);
-    this.publishedEvents = eventTypesOf('Microservice', 'publishes', props.publishes ?? []);
-    this.publishedEvents.forEach((event, i) => {
-      if (event.producer === props.serviceName) return;
-      fail('Microservice', `publishes[${i}].producer`, event.producer, `the ${event.name} contract is produced by "${event.producer}"; service "${props.serviceName}" may publish only contracts whose producer is "${props.serviceName}"`);
-    });
+    this.publishedEvents = publishedEventsOf(props.serviceName, props.publishes ?? []);
     const publishes = [...new Set(this.publishedEvents.map((event) => event.name))];
     this.scopeRecord = routeScopesOf(props.serviceName, platform, []);
     this.node.addMetadata(ROUTE_SCOPES_METADATA, this.scopeRecord);
@@ -127,8 +132,19 @@ export class Microservice extends Construct implements IMicroservice {
         removalPolicy,
       });
     if (props.table) {
-      for (const prop of ['globalSecondaryIndexes', 'timeToLiveAttribute', 'tableThroughput', 'tableProps'] as const) {
-        if (props[prop] !== undefined) fail('Microservice', prop, props[prop], 'configures a table the service creates; it cannot be combined with an existing table (table)');
+      for (const prop of [
+        'globalSecondaryIndexes',
+        'timeToLiveAttribute',
+        'tableThroughput',
+        'tableProps',
+      ] as const) {
+        if (props[prop] !== undefined)
+          fail(
+            'Microservice',
+            prop,
+            props[prop],
+            'configures a table the service creates; it cannot be combined with an existing table (table)',
+          );
       }
       this.table = props.table;
       this.tableGrants = new ServiceTableGrants(props.table, () => []);
@@ -255,7 +271,9 @@ export class Microservice extends Construct implements IMicroservice {
       functionProps: { ...this.props.functionProps, ...route.functionProps },
       environment: {
         ...(route.environment ?? {}),
-        ...Object.fromEntries((route.calls ?? []).map((call) => [call.urlVariable, this.callee(call).apiUrl])),
+        ...Object.fromEntries(
+          (route.calls ?? []).map((call) => [call.urlVariable, this.callee(call).apiUrl]),
+        ),
         ...this.serviceEnvironment(),
       },
     });
@@ -273,7 +291,13 @@ export class Microservice extends Construct implements IMicroservice {
 
   private addSubscriptionAs(id: string, options: SubscriptionOptions, where: string): EventSubscription {
     const { platform } = this.props;
-    requireMatch('Microservice', `${where}.id`, id, ROUTE_ID, 'use a lowercase letter then lowercase letters, digits or hyphens');
+    requireMatch(
+      'Microservice',
+      `${where}.id`,
+      id,
+      ROUTE_ID,
+      'use a lowercase letter then lowercase letters, digits or hyphens',
+    );
     if (this.subscriptions[id] || this.functions[id]) {
       fail('Microservice', `${where}.id`, id, 'is used by another route or subscription');
     }
@@ -327,8 +351,10 @@ export class Microservice extends Construct implements IMicroservice {
   private callee(call: ServiceCall): IMicroservice {
     const id = `Calls-${call.service}`;
     const { appName, envName } = this.props.platform;
-    return (this.node.tryFindChild(id) as IMicroservice | undefined) ??
-      Microservice.fromRegistry(this, id, { appName, envName, serviceName: call.service });
+    return (
+      (this.node.tryFindChild(id) as IMicroservice | undefined) ??
+      Microservice.fromRegistry(this, id, { appName, envName, serviceName: call.service })
+    );
   }
 
   private cognitoAuthorizerOf(platform: IPlatform): apigateway.CognitoUserPoolsAuthorizer {
@@ -340,43 +366,30 @@ export class Microservice extends Construct implements IMicroservice {
     return this.cognitoAuthorizer;
   }
 
-  /**
-   * Checks against the rest of the app, at synth: the service has a route; when it attaches by name to a
-   * platform that is a {@link Platform} of this app (same app and environment names), its routes' scopes must be
-   * declared there; when a subscribed event's producer is a service of this app, that service must publish it.
-   */
+  /** Checks against the rest of the app, at synth (see {@link checkAgainstApp}). */
   private validateAgainstApp(): string[] {
-    const { platform } = this.props;
-    const errors: string[] = [];
-    if (this.routeSet.routes.length === 0) {
-      errors.push(invalid('Microservice', 'routes', [], `service "${this.serviceName}" has no route: declare routes or call addRoute`));
-    }
-    const sameEnvironment = (other: IPlatform) => other.appName === platform.appName && other.envName === platform.envName;
+    const { platform } = this;
     const constructs = this.node.root.node.findAll();
-    if (!platform.declaredScopes) {
-      const platforms = constructs.filter((c): c is Platform => c instanceof Platform && sameEnvironment(c));
-      if (platforms.length > 0) {
-        const declared = [...new Set(platforms.flatMap((p) => p.declaredScopes))];
-        for (const route of this.routeSet.routes) {
-          errors.push(...undeclaredScopes(this.serviceName, platform, route, this.routeLabels.get(route.id)!, declared));
-        }
-      }
-    }
-    const services = constructs.filter((c): c is Microservice => c instanceof Microservice && sameEnvironment(c.props.platform));
-    for (const [id, consumer] of Object.entries(this.subscriptions)) {
-      consumer.eventTypes.forEach((event, j) => {
-        const producer = services.find((s) => s.serviceName === event.producer);
-        if (!producer || producer.publishedEvents.some((published) => published.equals(event))) return;
-        errors.push(
-          invalid(
-            'Microservice',
-            `${this.subscriptionLabels.get(id)}.events[${j}]`,
-            `${event} v${event.version}`,
-            `service "${this.serviceName}" subscribes to an event that service "${producer.serviceName}" of this app (${platform.appName}/${platform.envName}) does not publish (its publishes: ${producer.publishedEvents.map((e) => `${e.name} v${e.version}`).join(', ') || 'none'})`,
-          ),
-        );
-      });
-    }
-    return errors;
+    const platforms = constructs.filter(
+      (c): c is Platform => c instanceof Platform && sameEnvironment(c, platform),
+    );
+    const platformScopes =
+      platform.declaredScopes || platforms.length === 0
+        ? undefined
+        : [...new Set(platforms.flatMap((p) => p.declaredScopes))];
+    return checkAgainstApp(
+      {
+        serviceName: this.serviceName,
+        platform,
+        publishedEvents: this.publishedEvents,
+        routes: this.routeSet.routes.map((route) => ({ route, where: this.routeLabels.get(route.id)! })),
+        subscriptions: Object.entries(this.subscriptions).map(([id, consumer]) => ({
+          eventTypes: consumer.eventTypes,
+          where: this.subscriptionLabels.get(id)!,
+        })),
+      },
+      platformScopes,
+      constructs.filter((c): c is Microservice => c instanceof Microservice),
+    );
   }
 }

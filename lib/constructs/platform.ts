@@ -10,7 +10,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { ApiGatewayAccount } from './api-gateway-account';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { packagedHandler } from './package-paths';
@@ -40,7 +40,7 @@ const SCOPE_NAME = /^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]{1,256}$/;
  * The shared infrastructure a service attaches to, whether it is the {@link Platform} itself or a
  * {@link PlatformReference} read from the service registry.
  */
-export interface IPlatform {
+export interface IPlatform extends IConstruct {
   /** Application name (first level of registry names). */
   readonly appName: string;
   /** Environment name (second level of registry names). */

@@ -230,7 +230,12 @@ export class RouteSet {
       'start with / and use segments of letters, digits, . _ - or {param}',
     );
     if (!Object.values(HttpMethod).includes(route.method)) {
-      fail('Microservice', `${where}.method`, route.method, `use one of ${Object.values(HttpMethod).join(', ')}`);
+      fail(
+        'Microservice',
+        `${where}.method`,
+        route.method,
+        `use one of ${Object.values(HttpMethod).join(', ')}`,
+      );
     }
     const twin = this.resolved.find((r) => r.method === route.method && r.path === route.path);
     if (twin) {
@@ -243,12 +248,24 @@ export class RouteSet {
     }
     this.checkVariables(route.path, where);
     const id = route.id ?? routeId(route.method, route.path);
-    requireMatch('Microservice', `${where}.id`, id, ROUTE_ID, 'use a lowercase letter then lowercase letters, digits or hyphens');
+    requireMatch(
+      'Microservice',
+      `${where}.id`,
+      id,
+      ROUTE_ID,
+      'use a lowercase letter then lowercase letters, digits or hyphens',
+    );
     if (takenIds.has(id) || this.resolved.some((r) => r.id === id)) {
       fail('Microservice', `${where}.id`, id, 'is used by another route or subscription');
     }
     for (const scope of route.access.scopeNames) {
-      requireMatch('Microservice', `${where}.access scope`, scope, SCOPE_NAME, 'printable ASCII without spaces, quotes, / or \\');
+      requireMatch(
+        'Microservice',
+        `${where}.access scope`,
+        scope,
+        SCOPE_NAME,
+        'printable ASCII without spaces, quotes, / or \\',
+      );
     }
     const timeout = route.timeout ?? this.defaultTimeout;
     if (timeout && timeout.toSeconds() > MAX_ROUTE_TIMEOUT_SECONDS) {
@@ -260,8 +277,20 @@ export class RouteSet {
       );
     }
     requireIntegerInRange('Microservice', `${where}.memorySize`, route.memorySize, 128, 10240);
-    requireIntegerInRange('Microservice', `${where}.reservedConcurrency`, route.reservedConcurrency, 0, 100000);
-    requireIntegerInRange('Microservice', `${where}.provisionedConcurrency`, route.provisionedConcurrency, 1, 100000);
+    requireIntegerInRange(
+      'Microservice',
+      `${where}.reservedConcurrency`,
+      route.reservedConcurrency,
+      0,
+      100000,
+    );
+    requireIntegerInRange(
+      'Microservice',
+      `${where}.provisionedConcurrency`,
+      route.provisionedConcurrency,
+      1,
+      100000,
+    );
     if (route.throttle) validateThrottle('Microservice', `${where}.throttle`, route.throttle);
     const resolved = { ...route, id };
     this.resolved.push(resolved);
@@ -292,7 +321,8 @@ export class RouteSet {
 
 /** Fails unless `throttle` is a positive rate and a whole burst of at least 1. */
 export function validateThrottle(construct: string, prop: string, throttle: ThrottleSettings): void {
-  if (!(throttle.rateLimit > 0)) fail(construct, `${prop}.rateLimit`, throttle.rateLimit, 'must be greater than 0');
+  if (!(throttle.rateLimit > 0))
+    fail(construct, `${prop}.rateLimit`, throttle.rateLimit, 'must be greater than 0');
   if (!Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 1) {
     fail(construct, `${prop}.burstLimit`, throttle.burstLimit, 'must be a whole number of at least 1');
   }

@@ -90,28 +90,38 @@ export class ServiceApi extends apigateway.RestApi {
   }
 
   /** Adds `route`, served by `handler` (usually the route function's `live` alias). */
-  public addRoute(route: ResolvedRoute, handler: lambda.IFunction, authorization: RouteAuthorization = {}): apigateway.Method {
+  public addRoute(
+    route: ResolvedRoute,
+    handler: lambda.IFunction,
+    authorization: RouteAuthorization = {},
+  ): apigateway.Method {
     const resource = this.root.resourceForPath(route.path);
     const pathParameters = route.path.match(/\{[^}]+\}/g) ?? [];
     const model = modelName(route.id);
-    const method = resource.addMethod(route.method, new apigateway.LambdaIntegration(handler, { allowTestInvoke: false }), {
-      operationName: route.id,
-      requestValidator: this.requestValidator,
-      requestParameters: Object.fromEntries([
-        ...pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true] as const),
-        ...(route.requiredQueryParameters ?? []).map((q) => [`method.request.querystring.${q}`, true] as const),
-      ]),
-      requestModels: route.requestSchema
-        ? {
-            'application/json': this.addModel(`${model}Model`, {
-              contentType: 'application/json',
-              modelName: `${model}Request`,
-              schema: route.requestSchema,
-            }),
-          }
-        : undefined,
-      ...authorizationOf(route, authorization),
-    });
+    const method = resource.addMethod(
+      route.method,
+      new apigateway.LambdaIntegration(handler, { allowTestInvoke: false }),
+      {
+        operationName: route.id,
+        requestValidator: this.requestValidator,
+        requestParameters: Object.fromEntries([
+          ...pathParameters.map((p) => [`method.request.path.${p.slice(1, -1)}`, true] as const),
+          ...(route.requiredQueryParameters ?? []).map(
+            (q) => [`method.request.querystring.${q}`, true] as const,
+          ),
+        ]),
+        requestModels: route.requestSchema
+          ? {
+              'application/json': this.addModel(`${model}Model`, {
+                contentType: 'application/json',
+                modelName: `${model}Request`,
+                schema: route.requestSchema,
+              }),
+            }
+          : undefined,
+        ...authorizationOf(route, authorization),
+      },
+    );
     if (route.throttle) {
       this.routeThrottles.push({
         httpMethod: route.method,
@@ -129,7 +139,10 @@ export class ServiceApi extends apigateway.RestApi {
     }
     if (route.access.isPublic) {
       const reason = `${route.method} ${route.path} is declared RouteAccess.PUBLIC (health check): it returns no data and is rate limited by the stage throttle and WAF.`;
-      Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
+      Validations.of(method).acknowledge(
+        { id: 'AwsSolutions-APIG4', reason },
+        { id: 'AwsSolutions-COG4', reason },
+      );
     }
     return method;
   }
@@ -144,7 +157,11 @@ export class ServiceApi extends apigateway.RestApi {
 
   /** Allows `grantee` to call `method path` of this API (a route with {@link RouteAccess.IAM}), on any stage. */
   public grantInvoke(grantee: iam.IGrantable, method: HttpMethod, path: string): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.routeArn(method, path)] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.routeArn(method, path)],
+    });
   }
 }
 
@@ -157,7 +174,12 @@ function authorizationOf(
   if (access.isPublic) return { authorizationType: apigateway.AuthorizationType.NONE };
   if (access.isIam) return { authorizationType: apigateway.AuthorizationType.IAM };
   if (!authorizer || resourceServerIdentifier === undefined) {
-    fail('ServiceApi', 'addRoute authorization', `${route.method} ${route.path}`, 'a scope-protected route needs the Cognito authorizer and resource server identifier');
+    fail(
+      'ServiceApi',
+      'addRoute authorization',
+      `${route.method} ${route.path}`,
+      'a scope-protected route needs the Cognito authorizer and resource server identifier',
+    );
   }
   return {
     authorizationType: apigateway.AuthorizationType.COGNITO,
@@ -172,20 +194,58 @@ function consolidate(props: ServiceApiProps): apigateway.RestApiProps {
   const overrides = props.restApiProps ?? {};
   const deployOverrides = overrides.deployOptions ?? {};
   if (props.stageName !== undefined) {
-    requireMatch(construct, 'stageName', props.stageName, /^[A-Za-z0-9_]{1,128}$/, 'letters, digits and underscores only');
+    requireMatch(
+      construct,
+      'stageName',
+      props.stageName,
+      /^[A-Za-z0-9_]{1,128}$/,
+      'letters, digits and underscores only',
+    );
   }
-  requireNoConflict(construct, 'stageName', props.stageName, 'restApiProps.deployOptions.stageName', deployOverrides.stageName);
-  requireNoConflict(construct, 'throttle.rateLimit', props.throttle?.rateLimit, 'restApiProps.deployOptions.throttlingRateLimit', deployOverrides.throttlingRateLimit);
-  requireNoConflict(construct, 'throttle.burstLimit', props.throttle?.burstLimit, 'restApiProps.deployOptions.throttlingBurstLimit', deployOverrides.throttlingBurstLimit);
+  requireNoConflict(
+    construct,
+    'stageName',
+    props.stageName,
+    'restApiProps.deployOptions.stageName',
+    deployOverrides.stageName,
+  );
+  requireNoConflict(
+    construct,
+    'throttle.rateLimit',
+    props.throttle?.rateLimit,
+    'restApiProps.deployOptions.throttlingRateLimit',
+    deployOverrides.throttlingRateLimit,
+  );
+  requireNoConflict(
+    construct,
+    'throttle.burstLimit',
+    props.throttle?.burstLimit,
+    'restApiProps.deployOptions.throttlingBurstLimit',
+    deployOverrides.throttlingBurstLimit,
+  );
   const throttle = props.throttle ?? DEFAULT_THROTTLE;
   for (const [path, options] of Object.entries(deployOverrides.methodOptions ?? {})) {
     if (options.dataTraceEnabled) {
-      fail(construct, `restApiProps.deployOptions.methodOptions["${path}"].dataTraceEnabled`, true, 'request and response bodies are never logged: they hold personal data and tokens');
+      fail(
+        construct,
+        `restApiProps.deployOptions.methodOptions["${path}"].dataTraceEnabled`,
+        true,
+        'request and response bodies are never logged: they hold personal data and tokens',
+      );
     }
   }
   const authorization = overrides.defaultMethodOptions;
-  if (authorization?.authorizationType !== undefined || authorization?.authorizer || authorization?.authorizationScopes) {
-    fail(construct, 'restApiProps.defaultMethodOptions', 'authorization settings', "each route's access (RouteAccess) decides its authorization");
+  if (
+    authorization?.authorizationType !== undefined ||
+    authorization?.authorizer ||
+    authorization?.authorizationScopes
+  ) {
+    fail(
+      construct,
+      'restApiProps.defaultMethodOptions',
+      'authorization settings',
+      "each route's access (RouteAccess) decides its authorization",
+    );
   }
   const accessLogDestination = new apigateway.LogGroupLogDestination(props.accessLogGroup);
   const deployOptions = mergeOverrides<apigateway.StageOptions>(
@@ -212,7 +272,10 @@ function consolidate(props: ServiceApiProps): apigateway.RestApiProps {
     deployOverrides,
     {
       tracingEnabled: { value: true, why: 'every service API is traced with X-Ray' },
-      dataTraceEnabled: { value: false, why: 'request and response bodies are never logged: they hold personal data and tokens' },
+      dataTraceEnabled: {
+        value: false,
+        why: 'request and response bodies are never logged: they hold personal data and tokens',
+      },
       accessLogDestination: {
         value: accessLogDestination,
         why: "access logs go to the service's access log group (its retention and removal follow the service)",
@@ -231,12 +294,20 @@ function consolidate(props: ServiceApiProps): apigateway.RestApiProps {
     {},
   );
   if (merged.domainName?.securityPolicy === apigateway.SecurityPolicy.TLS_1_0) {
-    fail(construct, 'restApiProps.domainName.securityPolicy', 'TLS_1_0', 'clients connect with TLS 1.2 or later');
+    fail(
+      construct,
+      'restApiProps.domainName.securityPolicy',
+      'TLS_1_0',
+      'clients connect with TLS 1.2 or later',
+    );
   }
   return {
     ...merged,
     domainName: merged.domainName
-      ? { ...merged.domainName, securityPolicy: merged.domainName.securityPolicy ?? apigateway.SecurityPolicy.TLS_1_2 }
+      ? {
+          ...merged.domainName,
+          securityPolicy: merged.domainName.securityPolicy ?? apigateway.SecurityPolicy.TLS_1_2,
+        }
       : undefined,
     cloudWatchRole: false,
     deployOptions,

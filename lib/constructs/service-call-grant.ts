@@ -13,7 +13,10 @@ import { nagResourceName } from './validation';
 export function grantServiceCall(fn: ServiceFunction, callee: IMicroservice, call: ServiceCall): iam.Grant {
   const grant = callee.grantInvoke(fn, call.method, call.path);
   // A concrete method ARN the call matches (any stage; path parameters filled in).
-  fn.declareAccess(['execute-api:Invoke'], [callee.routeArn(call.method, call.path.replace(/\{[^}]+\}|\*/g, 'x'), 'stage')]);
+  fn.declareAccess(
+    ['execute-api:Invoke'],
+    [callee.routeArn(call.method, call.path.replace(/\{[^}]+\}|\*/g, 'x'), 'stage')],
+  );
   Validations.of(fn.role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagResourceName(fn, callee.routeArn(call.method, call.path))}]`,
     reason: `May invoke only ${call.method} ${call.path} of the ${call.service} API (found in the registry), on any stage; a trailing * stands for the path parameter.`,

@@ -155,7 +155,13 @@ export class RegistryEntries extends Construct {
    * service was created. Keys are lowercase words separated by hyphens, optionally nested with `/`.
    */
   public addParameterOnlyEntry(key: string, value: string): ssm.StringParameter {
-    requireMatch('RegistryEntries', 'entries key', key, ENTRY_KEY, 'use lowercase words separated by hyphens or /');
+    requireMatch(
+      'RegistryEntries',
+      'entries key',
+      key,
+      ENTRY_KEY,
+      'use lowercase words separated by hyphens or /',
+    );
     if (this.parameters[key]) fail('RegistryEntries', 'entries key', key, 'is already published');
     return this.addParameter(key, value);
   }

@@ -83,8 +83,18 @@ export interface ServiceTableProps {
 }
 
 /** DynamoDB actions per access mode: items and queries only, never Scan, table management or streams. */
-const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+];
+const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
 
 /**
  * Least-privilege grants on a service's table (its own {@link ServiceTable} or an existing one): items and
@@ -152,7 +162,11 @@ export class ServiceTableGrants {
     const key = table.encryptionKey;
     if (key) {
       grant = grant.combine(
-        read && write ? key.grantEncryptDecrypt(grantee) : write ? key.grantEncrypt(grantee) : key.grantDecrypt(grantee),
+        read && write
+          ? key.grantEncryptDecrypt(grantee)
+          : write
+            ? key.grantEncrypt(grantee)
+            : key.grantDecrypt(grantee),
       );
     }
     const principal = grantee.grantPrincipal as unknown as IConstruct;
@@ -221,16 +235,50 @@ function consolidate(props: ServiceTableProps): dynamodb.TableProps {
   const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
   const retained = dataProtection === DataProtection.RETAIN;
   const throughput = props.throughput;
-  requireNoConflict(construct, 'timeToLiveAttribute', props.timeToLiveAttribute, 'tableProps.timeToLiveAttribute', overrides.timeToLiveAttribute);
-  requireNoConflict(construct, 'tableThroughput.maxReadRequestUnits', throughput?.maxReadRequestUnits, 'tableProps.maxReadRequestUnits', overrides.maxReadRequestUnits);
-  requireNoConflict(construct, 'tableThroughput.maxWriteRequestUnits', throughput?.maxWriteRequestUnits, 'tableProps.maxWriteRequestUnits', overrides.maxWriteRequestUnits);
+  requireNoConflict(
+    construct,
+    'timeToLiveAttribute',
+    props.timeToLiveAttribute,
+    'tableProps.timeToLiveAttribute',
+    overrides.timeToLiveAttribute,
+  );
+  requireNoConflict(
+    construct,
+    'tableThroughput.maxReadRequestUnits',
+    throughput?.maxReadRequestUnits,
+    'tableProps.maxReadRequestUnits',
+    overrides.maxReadRequestUnits,
+  );
+  requireNoConflict(
+    construct,
+    'tableThroughput.maxWriteRequestUnits',
+    throughput?.maxWriteRequestUnits,
+    'tableProps.maxWriteRequestUnits',
+    overrides.maxWriteRequestUnits,
+  );
   const warmThroughput = warmThroughputOf(throughput);
-  requireNoConflict(construct, 'tableThroughput', warmThroughput, 'tableProps.warmThroughput', overrides.warmThroughput);
+  requireNoConflict(
+    construct,
+    'tableThroughput',
+    warmThroughput,
+    'tableProps.warmThroughput',
+    overrides.warmThroughput,
+  );
   if (props.outbox && props.timeToLiveAttribute && props.timeToLiveAttribute !== OutboxAttribute.EXPIRES_AT) {
-    fail(construct, 'timeToLiveAttribute', props.timeToLiveAttribute, `publishing services expire outbox items with "${OutboxAttribute.EXPIRES_AT}"`);
+    fail(
+      construct,
+      'timeToLiveAttribute',
+      props.timeToLiveAttribute,
+      `publishing services expire outbox items with "${OutboxAttribute.EXPIRES_AT}"`,
+    );
   }
   if (overrides.pointInTimeRecovery === false) {
-    fail(construct, 'tableProps.pointInTimeRecovery', false, 'point-in-time recovery is always on for a service table');
+    fail(
+      construct,
+      'tableProps.pointInTimeRecovery',
+      false,
+      'point-in-time recovery is always on for a service table',
+    );
   }
   const base: dynamodb.TableProps = {
     partitionKey: props.partitionKey,
