@@ -1,9 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { Construct } from 'constructs';
 import { EventType } from './event-type';
 import type { HttpMethod } from './route';
+import { grantRouteInvoke } from './service-call-grant';
 import { ServiceRegistry } from './service-registry';
 
 /** Registry keys a microservice publishes under `/{app}/{env}/{service}/`. */
@@ -83,11 +84,7 @@ export class MicroserviceReference extends Construct implements IMicroservice {
   }
 
   public grantInvoke(grantee: iam.IGrantable, method: HttpMethod, path: string): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: [this.routeArn(method, path)],
-    });
+    return grantRouteInvoke(grantee, this.routeArn(method, path), { api: this.serviceName, method, path });
   }
 
   private read(key: ServiceRegistryKey): string {

@@ -1,11 +1,12 @@
 import { Lazy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { addGatewayErrorResponses } from './gateway-responses';
 import { mergeOverrides, requireNoConflict } from './overrides';
+import { grantRouteInvoke } from './service-call-grant';
 import type { HttpMethod, ResolvedRoute, RouteAccess, ThrottleSettings } from './route';
 import { fail, requireMatch } from './validation';
 
@@ -157,11 +158,7 @@ export class ServiceApi extends apigateway.RestApi {
 
   /** Allows `grantee` to call `method path` of this API (a route with {@link RouteAccess.IAM}), on any stage. */
   public grantInvoke(grantee: iam.IGrantable, method: HttpMethod, path: string): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: [this.routeArn(method, path)],
-    });
+    return grantRouteInvoke(grantee, this.routeArn(method, path), { api: this.restApiName, method, path });
   }
 }
 
