@@ -15,7 +15,8 @@ import { eventTypesOf } from './event-contracts';
 import type { EventType } from './event-type';
 import type { LogLevel, ServiceFunctionOverrides } from './service-function';
 import { InvocationMode, ServiceFunction } from './service-function';
-import { fail, requireIntegerInRange, show } from './validation';
+import { fail, requireIntegerInRange } from './validation';
+import { requireNoConflict } from './overrides';
 
 /** The SQS visibility timeout must be at least this multiple of the consumer's timeout (AWS guidance). */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -169,7 +170,13 @@ export class EventSubscription extends Construct {
     }
     const overrides = props.functionProps ?? {};
     // The visibility timeout follows the consumer's timeout, so an override of it is resolved here.
-    requireNoTimeoutConflict(props.timeout, overrides.timeout);
+    requireNoConflict(
+      'EventSubscription',
+      'timeout',
+      props.timeout,
+      'functionProps.timeout',
+      overrides.timeout,
+    );
     const timeout = props.timeout ?? overrides.timeout ?? Duration.seconds(30);
     const minimumVisibility =
       timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + (props.maxBatchingWindow?.toSeconds() ?? 0);
@@ -285,22 +292,6 @@ export class EventSubscription extends Construct {
     });
     notify(props.alarmTopic, props.alarmActions, this.deadLetterAlarm, this.queueAgeAlarm);
   }
-}
-
-function requireNoTimeoutConflict(timeout: Duration | undefined, override: Duration | undefined): void {
-  if (timeout === undefined || override === undefined) return;
-  if (
-    timeout.isUnresolved() || override.isUnresolved()
-      ? timeout.toString() === override.toString()
-      : timeout.toMilliseconds() === override.toMilliseconds()
-  )
-    return;
-  fail(
-    'EventSubscription',
-    'functionProps.timeout',
-    override.toHumanString(),
-    `conflicts with timeout (${show(timeout.toHumanString())}); set one of them`,
-  );
 }
 
 /**

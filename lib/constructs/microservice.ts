@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -18,21 +18,24 @@ import type { MicroserviceProps, SubscriptionOptions } from './microservice-prop
 import type { IPlatform } from './platform';
 import { Platform } from './platform';
 import type { HttpMethod, RouteProps, ServiceCall } from './route';
-import { AccessMode, ROUTE_ID, RouteSet, validateThrottle } from './route';
+import { AccessMode, requireFreeFunctionId, RouteSet, validateThrottle } from './route';
 import type { RouteScopes } from './route-scopes';
 import { ROUTE_SCOPES_METADATA, routeScopesOf, undeclaredScopes } from './route-scopes';
 import { ServiceApi } from './service-api';
 import { ServiceFunction } from './service-function';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
-import { ServiceTable, ServiceTableGrants } from './service-table';
+import type { ServiceTableGrants } from './service-table';
+import { serviceData } from './service-table';
 import { TransactionalOutbox } from './transactional-outbox';
-import { fail, requireMatch } from './validation';
+import { fail } from './validation';
 import { grantServiceCall } from './service-call-grant';
 
 export * from './microservice-props';
 export * from './microservice-reference';
-export * from './route';
-export * from './route-scopes';
+export { AccessMode, HttpMethod, RouteAccess, RouteSet, ServiceCall } from './route';
+export type { ResolvedRoute, RouteProps, ThrottleSettings } from './route';
+export { ROUTE_SCOPES_METADATA } from './route-scopes';
+export type { RouteScopes } from './route-scopes';
 
 /**
  * One service of the platform, composed of its own {@link ServiceTable} (or an existing table), its own
@@ -123,46 +126,11 @@ export class Microservice extends Construct implements IMicroservice {
     this.node.addValidation({ validate: () => this.validateAgainstApp() });
 
     // --- Data: database per service ---------------------------------------------------------------
-    this.encryptionKey =
-      props.tableEncryptionKey ??
-      props.table?.encryptionKey ??
-      new kms.Key(this, 'TableKey', {
-        description: `${platform.appName} ${platform.envName} ${props.serviceName} table key`,
-        enableKeyRotation: true,
-        removalPolicy,
-      });
-    if (props.table) {
-      for (const prop of [
-        'globalSecondaryIndexes',
-        'timeToLiveAttribute',
-        'tableThroughput',
-        'tableProps',
-      ] as const) {
-        if (props[prop] !== undefined)
-          fail(
-            'Microservice',
-            prop,
-            props[prop],
-            'configures a table the service creates; it cannot be combined with an existing table (table)',
-          );
-      }
-      this.table = props.table;
-      this.tableGrants = new ServiceTableGrants(props.table, () => []);
-    } else {
-      const table = new ServiceTable(this, 'Table', {
-        partitionKey: props.partitionKey,
-        sortKey: props.sortKey,
-        encryptionKey: this.encryptionKey,
-        outbox: publishes.length > 0,
-        timeToLiveAttribute: props.timeToLiveAttribute,
-        dataProtection,
-        throughput: props.tableThroughput,
-        tableProps: props.tableProps,
-      });
-      for (const index of props.globalSecondaryIndexes ?? []) table.addGlobalSecondaryIndex(index);
-      this.table = table;
-      this.tableGrants = table.serviceGrants;
-    }
+    ({
+      key: this.encryptionKey,
+      table: this.table,
+      grants: this.tableGrants,
+    } = serviceData(this, props, publishes.length > 0));
 
     // --- API ----------------------------------------------------------------------------------------
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
@@ -221,11 +189,6 @@ export class Microservice extends Construct implements IMicroservice {
   /** Adds an asynchronous consumer of the events in `options.events`; returns it. */
   public addSubscription(id: string, options: SubscriptionOptions): EventSubscription {
     return this.addSubscriptionAs(id, options, `addSubscription(${id})`);
-  }
-
-  /** The API's invoke URL (stage included, trailing slash). */
-  public get url(): string {
-    return this.api.url;
   }
 
   public get apiUrl(): string {
@@ -291,16 +254,7 @@ export class Microservice extends Construct implements IMicroservice {
 
   private addSubscriptionAs(id: string, options: SubscriptionOptions, where: string): EventSubscription {
     const { platform } = this.props;
-    requireMatch(
-      'Microservice',
-      `${where}.id`,
-      id,
-      ROUTE_ID,
-      'use a lowercase letter then lowercase letters, digits or hyphens',
-    );
-    if (this.subscriptions[id] || this.functions[id]) {
-      fail('Microservice', `${where}.id`, id, 'is used by another route or subscription');
-    }
+    requireFreeFunctionId(`${where}.id`, id, Boolean(this.subscriptions[id] || this.functions[id]));
     eventTypesOf('Microservice', `${where}.events`, options.events ?? []);
     this.subscriptionLabels.set(id, where);
     FunctionBundler.of(this).prepare([options.entry]);

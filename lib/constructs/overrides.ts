@@ -1,8 +1,8 @@
 // Internal to the constructs (not exported from lib/index.ts): how escape-hatch props (`tableProps`,
 // `restApiProps`, …) are merged over a construct's defaults, in the manner of AWS Solutions Constructs'
 // consolidateProps: defaults, then the typed props, then the override, then the construct's must-haves.
-import { Token } from 'aws-cdk-lib';
-import { fail } from './validation';
+import { Duration, Token } from 'aws-cdk-lib';
+import { fail, show } from './validation';
 
 /** A setting the construct insists on: an override may only repeat it (or choose another accepted value). */
 export interface MustHave<V> {
@@ -46,7 +46,8 @@ export function mergeOverrides<T extends object>(
 
 /**
  * Fails when a typed prop and the same setting in an override are both given with different values, naming
- * both: the construct cannot tell which one the caller meant.
+ * both: the construct cannot tell which one the caller meant. Durations are compared by length (`60 seconds`
+ * and `1 minute` agree) and shown as such.
  */
 export function requireNoConflict(
   construct: string,
@@ -59,13 +60,17 @@ export function requireNoConflict(
   fail(
     construct,
     overrideProp,
-    overrideValue,
-    `conflicts with ${typedProp} (${describe(typedValue)}); set one of them`,
+    readable(overrideValue),
+    `conflicts with ${typedProp} (${show(readable(typedValue))}); set one of them`,
   );
 }
 
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
+  if (a instanceof Duration && b instanceof Duration) {
+    if (a.isUnresolved() || b.isUnresolved()) return a.toString() === b.toString();
+    return a.toMilliseconds({ integral: false }) === b.toMilliseconds({ integral: false });
+  }
   if (Token.isUnresolved(a) || Token.isUnresolved(b)) return false;
   try {
     return JSON.stringify(a) === JSON.stringify(b);
@@ -74,11 +79,7 @@ function same(a: unknown, b: unknown): boolean {
   }
 }
 
-function describe(value: unknown): string {
-  if (Token.isUnresolved(value)) return 'a token';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+/** What an error message shows of a value: a duration as `1 minute`, anything else as it is. */
+function readable(value: unknown): unknown {
+  return value instanceof Duration ? value.toHumanString() : value;
 }

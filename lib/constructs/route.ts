@@ -248,16 +248,7 @@ export class RouteSet {
     }
     this.checkVariables(route.path, where);
     const id = route.id ?? routeId(route.method, route.path);
-    requireMatch(
-      'Microservice',
-      `${where}.id`,
-      id,
-      ROUTE_ID,
-      'use a lowercase letter then lowercase letters, digits or hyphens',
-    );
-    if (takenIds.has(id) || this.resolved.some((r) => r.id === id)) {
-      fail('Microservice', `${where}.id`, id, 'is used by another route or subscription');
-    }
+    requireFreeFunctionId(`${where}.id`, id, takenIds.has(id) || this.resolved.some((r) => r.id === id));
     for (const scope of route.access.scopeNames) {
       requireMatch(
         'Microservice',
@@ -340,4 +331,19 @@ export function routeId(method: HttpMethod, routePath: string): string {
         .toLowerCase(),
     );
   return [method.toLowerCase(), ...words].join('-');
+}
+
+/**
+ * Checks the id of a service's function (a route's or a subscription's, prop `prop`): the {@link ROUTE_ID}
+ * pattern, and not `taken` by another route or subscription of the service.
+ */
+export function requireFreeFunctionId(prop: string, id: string, taken: boolean): void {
+  requireMatch(
+    'Microservice',
+    prop,
+    id,
+    ROUTE_ID,
+    'use a lowercase letter then lowercase letters, digits or hyphens',
+  );
+  if (taken) fail('Microservice', prop, id, 'is used by another route or subscription');
 }

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { BUNDLE_FILE, FunctionBundler } from './function-bundler';
 import { fail, requireIntegerInRange, show } from './validation';
+import { requireNoConflict } from './overrides';
 
 /** How a function is invoked; decides where failed invocations go. */
 export enum InvocationMode {
@@ -440,21 +441,20 @@ function validateOverrides(functionProps: ServiceFunctionOverrides, props: Servi
     memorySize: props.memorySize,
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
   };
-  for (const [key, value] of Object.entries(typed)) {
+  for (const [key, value] of Object.entries({ ...typed, timeout: props.timeout })) {
     const override = (overrides as Record<string, unknown>)[key];
-    if (value !== undefined && override !== undefined && override !== value) conflict(key, value, override);
-  }
-  if (
-    props.timeout !== undefined &&
-    overrides.timeout !== undefined &&
-    !sameDuration(props.timeout, overrides.timeout)
-  ) {
-    conflict('timeout', props.timeout.toHumanString(), overrides.timeout.toHumanString());
+    requireNoConflict('ServiceFunction', key, value, `functionProps.${key}`, override);
   }
   const powertools = powertoolsEnvironment(props, props.logLevel ?? LogLevel.INFO);
   for (const [name, value] of Object.entries(overrides.environment ?? {})) {
     const typedValue = props.environment?.[name];
-    if (typedValue !== undefined && typedValue !== value) conflict(`environment.${name}`, typedValue, value);
+    requireNoConflict(
+      'ServiceFunction',
+      `environment.${name}`,
+      typedValue,
+      `functionProps.environment.${name}`,
+      value,
+    );
     if (name in powertools && value !== powertools[name]) {
       fail(
         'ServiceFunction',
@@ -464,20 +464,6 @@ function validateOverrides(functionProps: ServiceFunctionOverrides, props: Servi
       );
     }
   }
-}
-
-function conflict(key: string, typed: unknown, override: unknown): never {
-  fail(
-    'ServiceFunction',
-    `functionProps.${key}`,
-    override,
-    `conflicts with ${key} (${show(typed)}); set one of them`,
-  );
-}
-
-function sameDuration(a: Duration, b: Duration): boolean {
-  if (a.isUnresolved() || b.isUnresolved()) return a.toString() === b.toString();
-  return a.toMilliseconds({ integral: false }) === b.toMilliseconds({ integral: false });
 }
 
 /** The props without keys whose value is undefined, so spreading them never unsets a default. */

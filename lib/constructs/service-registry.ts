@@ -117,15 +117,7 @@ export class RegistryEntries extends Construct {
   constructor(scope: Construct, id: string, props: RegistryEntriesProps) {
     super(scope, id);
     const all = { ...props.entries, ...(props.parameterOnlyEntries ?? {}) };
-    for (const key of Object.keys(all)) {
-      requireMatch(
-        'RegistryEntries',
-        'entries key',
-        key,
-        ENTRY_KEY,
-        'use lowercase words separated by hyphens or /',
-      );
-    }
+    for (const key of Object.keys(all)) requireEntryKey(key);
     const discoverable = Object.keys(props.entries);
     if (discoverable.length > MAX_DISCOVERY_ATTRIBUTES) {
       fail(
@@ -155,13 +147,7 @@ export class RegistryEntries extends Construct {
    * service was created. Keys are lowercase words separated by hyphens, optionally nested with `/`.
    */
   public addParameterOnlyEntry(key: string, value: string): ssm.StringParameter {
-    requireMatch(
-      'RegistryEntries',
-      'entries key',
-      key,
-      ENTRY_KEY,
-      'use lowercase words separated by hyphens or /',
-    );
+    requireEntryKey(key);
     if (this.parameters[key]) fail('RegistryEntries', 'entries key', key, 'is already published');
     return this.addParameter(key, value);
   }
@@ -177,4 +163,15 @@ export class RegistryEntries extends Construct {
   }
 
   private readonly props: RegistryEntriesProps;
+}
+
+/** Registry entry keys are lowercase words separated by hyphens, optionally nested with `/`. */
+function requireEntryKey(key: string): void {
+  requireMatch(
+    'RegistryEntries',
+    'entries key',
+    key,
+    ENTRY_KEY,
+    'use lowercase words separated by hyphens or /',
+  );
 }

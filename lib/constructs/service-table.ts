@@ -1,12 +1,13 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 import { Construct } from 'constructs';
 import { OutboxAttribute } from '../../functions/shared/events/outbox-format';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { mergeOverrides, requireNoConflict } from './overrides';
+import type { MicroserviceProps } from './microservice-props';
 import { AccessMode } from './route';
 import { ServiceFunction } from './service-function';
 import { fail, nagResourceName, requireIntegerInRange } from './validation';
@@ -350,4 +351,72 @@ function warmThroughputOf(throughput: TableThroughput | undefined): dynamodb.War
   const { warmReadUnitsPerSecond: read, warmWriteUnitsPerSecond: write } = throughput;
   if (read === undefined && write === undefined) return undefined;
   return { readUnitsPerSecond: read, writeUnitsPerSecond: write };
+}
+
+/** What of a {@link MicroserviceProps} decides its data (see {@link serviceData}). */
+export type ServiceDataProps = Pick<
+  MicroserviceProps,
+  | 'serviceName'
+  | 'platform'
+  | 'partitionKey'
+  | 'sortKey'
+  | 'table'
+  | 'tableEncryptionKey'
+  | 'tableProps'
+  | 'globalSecondaryIndexes'
+  | 'timeToLiveAttribute'
+  | 'tableThroughput'
+  | 'dataProtection'
+>;
+
+/**
+ * A service's data, created in `scope` (construct ids `TableKey` and `Table`, which are contract): the key
+ * (`tableEncryptionKey`, else the existing table's, else a new rotating key) and the table (`table`, else a new
+ * {@link ServiceTable}, with its indexes), with the grants on it. An existing table cannot be combined with the
+ * props that configure a new one.
+ */
+export function serviceData(
+  scope: Construct,
+  props: ServiceDataProps,
+  outbox: boolean,
+): { key: kms.IKey; table: dynamodb.ITable; grants: ServiceTableGrants } {
+  const { platform } = props;
+  const dataProtection = props.dataProtection ?? DataProtection.RETAIN;
+  const key =
+    props.tableEncryptionKey ??
+    props.table?.encryptionKey ??
+    new kms.Key(scope, 'TableKey', {
+      description: `${platform.appName} ${platform.envName} ${props.serviceName} table key`,
+      enableKeyRotation: true,
+      removalPolicy: removalPolicyFor(dataProtection),
+    });
+  if (props.table) {
+    for (const prop of [
+      'globalSecondaryIndexes',
+      'timeToLiveAttribute',
+      'tableThroughput',
+      'tableProps',
+    ] as const) {
+      if (props[prop] === undefined) continue;
+      fail(
+        'Microservice',
+        prop,
+        props[prop],
+        'configures a table the service creates; it cannot be combined with an existing table (table)',
+      );
+    }
+    return { key, table: props.table, grants: new ServiceTableGrants(props.table, () => []) };
+  }
+  const table = new ServiceTable(scope, 'Table', {
+    partitionKey: props.partitionKey,
+    sortKey: props.sortKey,
+    encryptionKey: key,
+    outbox,
+    timeToLiveAttribute: props.timeToLiveAttribute,
+    dataProtection,
+    throughput: props.tableThroughput,
+    tableProps: props.tableProps,
+  });
+  for (const index of props.globalSecondaryIndexes ?? []) table.addGlobalSecondaryIndex(index);
+  return { key, table, grants: table.serviceGrants };
 }

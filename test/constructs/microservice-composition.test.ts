@@ -3,9 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type { IMicroservice, MicroserviceProps, RouteProps } from '../../lib';
+import type { IMicroservice, MicroserviceProps } from '../../lib';
 import {
-  AccessMode,
   addSecurityChecks,
   HttpMethod,
   Microservice,
@@ -17,59 +16,22 @@ import {
 } from '../../lib';
 import { OrderPlaced } from '../../functions/contracts/events';
 import { HEALTH_HANDLER, serviceStack } from '../helpers';
+import {
+  executeApiArn,
+  HEALTH,
+  READ_ACTIONS,
+  roleLogicalId,
+  statementsOfRole,
+  widgetsService,
+  WRITE,
+  WRITE_ACTIONS,
+} from './widgets-fixture';
 
-const HEALTH: RouteProps = {
-  method: HttpMethod.GET,
-  path: '/health',
-  entry: HEALTH_HANDLER,
-  access: RouteAccess.PUBLIC,
-};
-const WRITE: RouteProps = {
-  method: HttpMethod.POST,
-  path: '/widgets',
-  entry: HEALTH_HANDLER,
-  access: RouteAccess.scopes('widgets.write'),
-  tableAccess: AccessMode.READ_WRITE,
-};
-const READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-];
-const WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
 const ACCOUNT_ROLE = 'arn:aws:iam::111111111111:role/reporting';
-
-function service(props: Partial<MicroserviceProps> = {}) {
-  const { app, stack, platform } = serviceStack();
-  const svc = new Microservice(stack, 'Service', {
-    serviceName: 'widgets',
-    platform,
-    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-    ...props,
-  });
-  return { app, stack, platform, service: svc };
-}
-
-/** Statements of the policies attached to the role `roleRef` resolves to. */
-function statementsOfRole(template: Template, roleLogicalId: string): Array<Record<string, unknown>> {
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleLogicalId))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
-
-function roleLogicalId(stack: Stack, role: iam.Role): string {
-  return stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
-}
 
 describe('Microservice composition', () => {
   it('is made of a ServiceTable, a ServiceApi and one ServiceFunction per route', () => {
-    const { service: svc } = service({ routes: [HEALTH, WRITE] });
+    const { service: svc } = widgetsService({ routes: [HEALTH, WRITE] });
     expect(svc.table).toBeInstanceOf(ServiceTable);
     expect(svc.api).toBeInstanceOf(ServiceApi);
     expect(Object.keys(svc.functions)).toEqual(['get-health', 'post-widgets']);
@@ -78,7 +40,7 @@ describe('Microservice composition', () => {
   });
 
   it('has no Cognito authorizer while every route is public', () => {
-    const { stack, service: svc } = service({ routes: [HEALTH] });
+    const { stack, service: svc } = widgetsService({ routes: [HEALTH] });
     expect(svc.authorizer).toBeUndefined();
     Template.fromStack(stack).resourceCountIs('AWS::ApiGateway::Authorizer', 0);
   });
@@ -86,7 +48,7 @@ describe('Microservice composition', () => {
 
 describe('Microservice.addRoute', () => {
   it('adds a route after construction, with its function, method, authorizer, throttle and registry entry', () => {
-    const { stack, service: svc } = service({ routes: [HEALTH] });
+    const { stack, service: svc } = widgetsService({ routes: [HEALTH] });
     const fn = svc.addRoute({ ...WRITE, throttle: { rateLimit: 7, burstLimit: 14 } });
     expect(fn).toBe(svc.functions['post-widgets']);
     const template = Template.fromStack(stack);
@@ -121,7 +83,7 @@ describe('Microservice.addRoute', () => {
   });
 
   it('builds a service whose routes all come from addRoute', () => {
-    const { stack, service: svc } = service();
+    const { stack, service: svc } = widgetsService();
     svc.addRoute(HEALTH);
     svc.addRoute(WRITE);
     const template = Template.fromStack(stack);
@@ -133,21 +95,21 @@ describe('Microservice.addRoute', () => {
   });
 
   it('fails at synth when the service ends up with no route, saying how to add one', () => {
-    const { app } = service();
+    const { app } = widgetsService();
     expect(() => app.synth()).toThrow(
       /invalid routes \[\]: service "widgets" has no route: declare routes or call addRoute/,
     );
   });
 
   it('fails when an added route repeats a method and path, naming the call', () => {
-    const { service: svc } = service({ routes: [HEALTH] });
+    const { service: svc } = widgetsService({ routes: [HEALTH] });
     expect(() => svc.addRoute(HEALTH)).toThrow(
       /Microservice: invalid addRoute\(GET \/health\) "GET \/health": is declared twice in service "widgets" \(also route "get-health"\)/,
     );
   });
 
   it('fails when routes is an empty array, pointing at addRoute', () => {
-    expect(() => service({ routes: [] })).toThrow(
+    expect(() => widgetsService({ routes: [] })).toThrow(
       /invalid routes \[\]: declare at least one route \(or omit routes and use addRoute\)/,
     );
   });
@@ -155,7 +117,7 @@ describe('Microservice.addRoute', () => {
 
 describe('Microservice.addSubscription', () => {
   it('adds a consumer after construction, with its queue, rule and table access', () => {
-    const { stack, service: svc } = service({ routes: [HEALTH] });
+    const { stack, service: svc } = widgetsService({ routes: [HEALTH] });
     const subscription = svc.addSubscription('on-order-placed', {
       events: [OrderPlaced],
       entry: HEALTH_HANDLER,
@@ -177,7 +139,7 @@ describe('Microservice.addSubscription', () => {
   });
 
   it('fails when an added subscription reuses a route id, naming the call', () => {
-    const { service: svc } = service({ routes: [HEALTH] });
+    const { service: svc } = widgetsService({ routes: [HEALTH] });
     expect(() => svc.addSubscription('get-health', { events: [OrderPlaced], entry: HEALTH_HANDLER })).toThrow(
       /Microservice: invalid addSubscription\(get-health\)\.id "get-health": is used by another route or subscription/,
     );
@@ -186,7 +148,7 @@ describe('Microservice.addSubscription', () => {
 
 describe('Microservice grants', () => {
   it('grants a role outside the service narrowed reads of its table, returning an iam.Grant', () => {
-    const { stack, service: svc } = service({ routes: [HEALTH] });
+    const { stack, service: svc } = widgetsService({ routes: [HEALTH] });
     const reporting = new iam.Role(stack, 'Reporting', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
@@ -210,7 +172,7 @@ describe('Microservice grants', () => {
   });
 
   it('narrows grantReadWriteData and tableGrants.readWriteData to item writes, with the key', () => {
-    const { stack, service: svc } = service({ routes: [HEALTH] });
+    const { stack, service: svc } = widgetsService({ routes: [HEALTH] });
     const writer = new iam.Role(stack, 'Writer', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
@@ -228,7 +190,9 @@ describe('Microservice grants', () => {
   });
 
   it('grants invoke on one route of its own API, any stage, as an iam.Grant', () => {
-    const { stack, service: svc } = service({ routes: [HEALTH, { ...WRITE, access: RouteAccess.IAM }] });
+    const { stack, service: svc } = widgetsService({
+      routes: [HEALTH, { ...WRITE, access: RouteAccess.IAM }],
+    });
     const caller = new iam.Role(stack, 'Caller', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
@@ -237,22 +201,7 @@ describe('Microservice grants', () => {
     expect(statement).toEqual({
       Effect: 'Allow',
       Action: 'execute-api:Invoke',
-      Resource: {
-        'Fn::Join': [
-          '',
-          [
-            'arn:',
-            { Ref: 'AWS::Partition' },
-            ':execute-api:',
-            { Ref: 'AWS::Region' },
-            ':',
-            { Ref: 'AWS::AccountId' },
-            ':',
-            { Ref: expect.stringMatching(/^ServiceApi/) },
-            '/*/POST/widgets',
-          ],
-        ],
-      },
+      Resource: executeApiArn(expect.stringMatching(/^ServiceApi/), '/*/POST/widgets'),
     });
   });
 });
@@ -287,22 +236,10 @@ describe('Microservice.fromRegistry', () => {
           {
             Effect: 'Allow',
             Action: 'execute-api:Invoke',
-            Resource: {
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':execute-api:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':',
-                  { Ref: Match.stringLikeRegexp('^SsmParameterValueShoptestwidgetsapiid') },
-                  '/*/GET/widgets/*',
-                ],
-              ],
-            },
+            Resource: executeApiArn(
+              Match.stringLikeRegexp('^SsmParameterValueShoptestwidgetsapiid'),
+              '/*/GET/widgets/*',
+            ),
           },
         ],
       },
@@ -352,7 +289,7 @@ describe('Microservice.fromRegistry', () => {
   });
 
   it('is what a route calling another service is granted against', () => {
-    const { stack } = service({
+    const { stack } = widgetsService({
       routes: [{ ...HEALTH, calls: [ServiceCall.to('users', HttpMethod.GET, '/users/*')] }],
     });
     const template = Template.fromStack(stack);

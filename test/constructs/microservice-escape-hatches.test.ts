@@ -7,34 +7,13 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { MicroserviceProps, RouteProps } from '../../lib';
-import { AccessMode, DataProtection, HttpMethod, Microservice, RouteAccess } from '../../lib';
+import type { MicroserviceProps } from '../../lib';
+import { DataProtection } from '../../lib';
 import { OrderPlaced } from '../../functions/contracts/events';
-import { HEALTH_HANDLER, serviceStack } from '../helpers';
-
-const HEALTH: RouteProps = {
-  method: HttpMethod.GET,
-  path: '/health',
-  entry: HEALTH_HANDLER,
-  access: RouteAccess.PUBLIC,
-};
-const WRITE: RouteProps = {
-  method: HttpMethod.POST,
-  path: '/widgets',
-  entry: HEALTH_HANDLER,
-  access: RouteAccess.scopes('widgets.write'),
-  tableAccess: AccessMode.READ_WRITE,
-};
+import { HEALTH, widgetsService, WRITE } from './widgets-fixture';
 
 function build(overrides: Partial<MicroserviceProps> = {}) {
-  const { stack, platform } = serviceStack();
-  const service = new Microservice(stack, 'Service', {
-    serviceName: 'widgets',
-    platform,
-    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-    routes: [HEALTH, WRITE],
-    ...overrides,
-  });
+  const { stack, service } = widgetsService({ routes: [HEALTH, WRITE], ...overrides });
   return { stack, service, template: Template.fromStack(stack) };
 }
 
@@ -97,17 +76,11 @@ describe('Microservice tableProps', () => {
   });
 
   it('fails when tableProps brings another key, pointing at tableEncryptionKey', () => {
-    const { stack, platform } = serviceStack();
-    const otherKey = new kms.Key(stack, 'Other');
-    expect(
-      () =>
-        new Microservice(stack, 'Service', {
-          serviceName: 'widgets',
-          platform,
-          partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-          routes: [HEALTH],
-          tableProps: { encryptionKey: otherKey },
-        }),
+    expect(() =>
+      widgetsService((stack) => ({
+        routes: [HEALTH],
+        tableProps: { encryptionKey: new kms.Key(stack, 'Other') },
+      })),
     ).toThrow(
       /Microservice: invalid tableProps\.encryptionKey .*set the service's tableEncryptionKey instead/,
     );
@@ -220,17 +193,17 @@ describe('Microservice restApiProps', () => {
   });
 
   it('fails when restApiProps sends access logs elsewhere', () => {
-    const { stack, platform } = serviceStack();
-    const elsewhere = new apigateway.LogGroupLogDestination(new logs.LogGroup(stack, 'Elsewhere'));
-    expect(
-      () =>
-        new Microservice(stack, 'Service', {
-          serviceName: 'widgets',
-          platform,
-          partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-          routes: [HEALTH],
-          restApiProps: { deployOptions: { accessLogDestination: elsewhere } },
-        }),
+    expect(() =>
+      widgetsService((stack) => ({
+        routes: [HEALTH],
+        restApiProps: {
+          deployOptions: {
+            accessLogDestination: new apigateway.LogGroupLogDestination(
+              new logs.LogGroup(stack, 'Elsewhere'),
+            ),
+          },
+        },
+      })),
     ).toThrow(
       /Microservice: invalid restApiProps\.deployOptions\.accessLogDestination .*access logs go to the service's access log group/,
     );
@@ -247,14 +220,10 @@ describe('Microservice restApiProps', () => {
       securityPolicy,
     });
     const make = (securityPolicy?: apigateway.SecurityPolicy) => {
-      const { stack, platform } = serviceStack();
-      new Microservice(stack, 'Service', {
-        serviceName: 'widgets',
-        platform,
-        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      const { stack } = widgetsService((scope) => ({
         routes: [HEALTH],
-        restApiProps: { domainName: domain(stack, securityPolicy) },
-      });
+        restApiProps: { domainName: domain(scope, securityPolicy) },
+      }));
       return Template.fromStack(stack);
     };
     expect(() => make(apigateway.SecurityPolicy.TLS_1_0)).toThrow(

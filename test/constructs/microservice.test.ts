@@ -15,7 +15,8 @@ import {
   ROUTE_SCOPES_METADATA,
   RouteAccess,
 } from '../../lib';
-import { appWithoutBundling, HEALTH_HANDLER, serviceStack } from '../helpers';
+import { appWithoutBundling, HEALTH_HANDLER } from '../helpers';
+import { widgetsService } from './widgets-fixture';
 
 const ROUTES: RouteProps[] = [
   {
@@ -43,14 +44,7 @@ const ROUTES: RouteProps[] = [
 ];
 
 function build(overrides: Partial<MicroserviceProps> = {}) {
-  const { stack, platform } = serviceStack();
-  const service = new Microservice(stack, 'Service', {
-    serviceName: 'widgets',
-    platform,
-    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-    routes: ROUTES,
-    ...overrides,
-  });
+  const { stack, service } = widgetsService({ routes: ROUTES, ...overrides });
   return { stack, service, template: Template.fromStack(stack) };
 }
 
