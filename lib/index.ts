@@ -2,7 +2,11 @@
 // (lib/stacks composes the reference system and is not part of it.)
 export * from './constructs/api-gateway-account';
 export * from './constructs/data-protection';
+export { FrontDoor, FrontDoorRegistryKey, FRONT_DOOR_URL_KEY } from './constructs/front-door';
+export type { FrontDoorProps, ServiceFrontDoorOptions } from './constructs/front-door';
 export * from './constructs/microservice';
+export { PartnerAccess } from './constructs/partner-access';
+export type { PartnerAccessProps, PartnerPlan } from './constructs/partner-access';
 export * from './constructs/platform';
 export * from './constructs/platform-reference';
 export * from './constructs/request-schema';
@@ -11,6 +15,8 @@ export type { RouteAuthorization, ServiceApiOverrides, ServiceApiProps } from '.
 export { ServiceTable, ServiceTableGrants } from './constructs/service-table';
 export type { ServiceTableOverrides, ServiceTableProps, TableThroughput } from './constructs/service-table';
 export * from './constructs/service-function';
+export * from './constructs/service-configuration';
+export * from './constructs/service-secrets';
 export * from './constructs/function-bundler';
 export * from './constructs/service-registry';
 export * from './constructs/event-subscription';

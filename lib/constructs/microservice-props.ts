@@ -5,9 +5,12 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { EventContract } from '../../functions/shared/events/contract';
 import type { DataProtection } from './data-protection';
 import type { EventSubscriptionProps } from './event-subscription';
+import type { ServiceFrontDoorOptions } from './front-door';
+import type { PartnerPlan } from './partner-access';
 import type { IPlatform } from './platform';
 import type { AccessMode, RouteProps, ThrottleSettings } from './route';
 import type { ServiceApiOverrides } from './service-api';
+import type { ServiceConfigurationOptions } from './service-configuration';
 import type { LogLevel, ServiceFunctionOverrides } from './service-function';
 import type { ServiceTableOverrides, TableThroughput } from './service-table';
 
@@ -159,4 +162,25 @@ export interface MicroserviceProps {
    * @default 'v1'
    */
   readonly stageName?: string;
+  /**
+   * Runtime configuration of the service: feature flags and settings (AWS AppConfig) and secrets (AWS Secrets
+   * Manager). Each function gets identifiers in its environment (never a value) and read access, and reads the
+   * values with `featureFlag`, `setting` and `secret` of `cdk-microservices/kit/config`, cached.
+   * @default - no feature flags, settings or secrets
+   */
+  readonly configuration?: ServiceConfigurationOptions;
+  /**
+   * Maps the API's stage on the platform's custom domain (see {@link FrontDoor}) under a base path, so clients
+   * call `https://api.example.com/{serviceName}/...`; pass `{}` to use the platform's front door found in the
+   * registry and the service name as base path.
+   * @default - no custom domain mapping (clients use the `execute-api` URL)
+   */
+  readonly frontDoor?: ServiceFrontDoorOptions;
+  /**
+   * Partner clients, each with its own API key and a usage plan (throttle, quota) on the API's stage. The plans
+   * apply to the routes marked `apiKeyRequired`; at least one route must be. More can be added with
+   * {@link Microservice.addPartner}.
+   * @default - no usage plans or API keys
+   */
+  readonly partners?: PartnerPlan[];
 }

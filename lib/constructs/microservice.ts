@@ -1,3 +1,4 @@
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,10 +12,13 @@ import { DataProtection, removalPolicyFor } from './data-protection';
 import { eventTypesOf, publishedEventsOf } from './event-contracts';
 import { EventSubscription } from './event-subscription';
 import { EventType } from './event-type';
+import { FRONT_DOOR_URL_KEY, mapOnFrontDoor } from './front-door';
 import { FunctionBundler } from './function-bundler';
 import type { IMicroservice, MicroserviceReferenceProps } from './microservice-reference';
 import { MicroserviceReference, ServiceRegistryKey } from './microservice-reference';
 import type { MicroserviceProps, SubscriptionOptions } from './microservice-props';
+import type { PartnerPlan } from './partner-access';
+import { PartnerAccess } from './partner-access';
 import type { IPlatform } from './platform';
 import { Platform } from './platform';
 import type { HttpMethod, RouteProps, ServiceCall } from './route';
@@ -22,12 +26,15 @@ import { AccessMode, requireFreeFunctionId, RouteSet, validateThrottle } from '.
 import type { RouteScopes } from './route-scopes';
 import { ROUTE_SCOPES_METADATA, routeScopesOf, undeclaredScopes } from './route-scopes';
 import { ServiceApi } from './service-api';
+import { CONFIG_VARIABLES } from '../../functions/shared/config';
+import { configurationMaxAge, ServiceConfiguration } from './service-configuration';
 import { ServiceFunction } from './service-function';
+import { ServiceSecrets } from './service-secrets';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
 import type { ServiceTableGrants } from './service-table';
 import { serviceData } from './service-table';
 import { TransactionalOutbox } from './transactional-outbox';
-import { fail } from './validation';
+import { fail, invalid } from './validation';
 import { grantServiceCall } from './service-call-grant';
 
 export * from './microservice-props';
@@ -87,6 +94,14 @@ export class Microservice extends Construct implements IMicroservice {
   public readonly outbox?: TransactionalOutbox;
   /** The event types the service publishes (from the contracts in `publishes`). */
   public readonly publishedEvents: readonly EventType[];
+  /** Feature flags and settings in AppConfig (present with `configuration.featureFlags` or `settings`). */
+  public readonly configuration?: ServiceConfiguration;
+  /** Secrets in Secrets Manager (present with `configuration.secrets`). */
+  public readonly secrets?: ServiceSecrets;
+  /** The stage's base path mapping on the front door (present with `frontDoor`). */
+  public readonly frontDoorMapping?: apigateway.CfnBasePathMapping;
+  /** The service's URL behind the front door, e.g. `https://api.example.com/orders/` (present with `frontDoor`). */
+  public readonly frontDoorUrl?: string;
 
   private readonly props: MicroserviceProps;
   private readonly routeSet: RouteSet;
@@ -94,6 +109,7 @@ export class Microservice extends Construct implements IMicroservice {
   private readonly subscriptionLabels = new Map<string, string>();
   private readonly scopeRecord: RouteScopes;
   private cognitoAuthorizer?: apigateway.CognitoUserPoolsAuthorizer;
+  private partnerAccess?: PartnerAccess;
 
   constructor(scope: Construct, id: string, props: MicroserviceProps) {
     super(scope, id);
@@ -131,6 +147,7 @@ export class Microservice extends Construct implements IMicroservice {
       table: this.table,
       grants: this.tableGrants,
     } = serviceData(this, props, publishes.length > 0));
+    ({ configuration: this.configuration, secrets: this.secrets } = this.runtimeConfiguration(removalPolicy));
 
     // --- API ----------------------------------------------------------------------------------------
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
@@ -162,6 +179,18 @@ export class Microservice extends Construct implements IMicroservice {
         [ServiceRegistryKey.TABLE_ARN]: this.table.tableArn,
       },
     });
+    if (props.frontDoor) {
+      const { mapping, url } = mapOnFrontDoor(this, 'FrontDoorMapping', {
+        appName: platform.appName,
+        envName: platform.envName,
+        serviceName: props.serviceName,
+        api: this.api,
+        options: props.frontDoor,
+      });
+      this.frontDoorMapping = mapping;
+      this.frontDoorUrl = url;
+      this.registry.addParameterOnlyEntry(FRONT_DOOR_URL_KEY, url);
+    }
     if (publishes.length > 0) {
       this.outbox = new TransactionalOutbox(this, 'Outbox', {
         table: this.table,
@@ -179,6 +208,7 @@ export class Microservice extends Construct implements IMicroservice {
     (props.subscriptions ?? []).forEach(({ id: subscriptionId, ...options }, i) =>
       this.addSubscriptionAs(subscriptionId, options, `subscriptions[${i}]`),
     );
+    (props.partners ?? []).forEach((partner, i) => this.addPartnerAs(partner, `partners[${i}]`));
   }
 
   /** Adds a route served by its own function; returns the function. */
@@ -189,6 +219,19 @@ export class Microservice extends Construct implements IMicroservice {
   /** Adds an asynchronous consumer of the events in `options.events`; returns it. */
   public addSubscription(id: string, options: SubscriptionOptions): EventSubscription {
     return this.addSubscriptionAs(id, options, `addSubscription(${id})`);
+  }
+
+  /**
+   * Adds a partner client: an API key and a usage plan (throttle, quota) on the API's stage, for the routes marked
+   * `apiKeyRequired`; returns the plan.
+   */
+  public addPartner(partner: PartnerPlan): apigateway.UsagePlan {
+    return this.addPartnerAs(partner, `addPartner(${partner.name})`);
+  }
+
+  /** Usage plans and API keys of the partner clients (present once a partner exists). */
+  public get partners(): PartnerAccess | undefined {
+    return this.partnerAccess;
   }
 
   public get apiUrl(): string {
@@ -238,9 +281,11 @@ export class Microservice extends Construct implements IMicroservice {
           (route.calls ?? []).map((call) => [call.urlVariable, this.callee(call).apiUrl]),
         ),
         ...this.serviceEnvironment(),
+        ...this.configurationEnvironment(route.id),
       },
     });
     this.functions[route.id] = fn;
+    this.grantConfiguration(fn, route.id);
     for (const call of route.calls ?? []) grantServiceCall(fn, this.callee(call), call);
     this.tableGrants.access(fn, route.tableAccess ?? AccessMode.NONE);
     const scoped = !route.access.isPublic && !route.access.isIam;
@@ -267,13 +312,45 @@ export class Microservice extends Construct implements IMicroservice {
       encryptionKey: this.encryptionKey,
       alarmTopic: platform.alarmTopic,
       alarmActions: platform.alarmActions,
-      environment: { ...(environment ?? {}), ...this.serviceEnvironment() },
+      environment: {
+        ...(environment ?? {}),
+        ...this.serviceEnvironment(),
+        ...this.configurationEnvironment(id),
+      },
       functionProps: { ...this.props.functionProps, ...subscription.functionProps },
     });
     this.tableGrants.access(consumer.consumer, tableAccess ?? AccessMode.READ_WRITE);
+    this.grantConfiguration(consumer.consumer, id);
     this.subscriptions[id] = consumer;
     this.registry.addParameterOnlyEntry(`function/${id}`, consumer.consumer.function.functionName);
     return consumer;
+  }
+
+  private addPartnerAs(partner: PartnerPlan, where: string): apigateway.UsagePlan {
+    if (!this.partnerAccess) {
+      const { appName, envName } = this.platform;
+      this.partnerAccess = new PartnerAccess(this, 'Partners', {
+        api: this.api,
+        namePrefix: `${appName}-${envName}-${this.serviceName}`,
+        registry: this.registry,
+      });
+      // A usage plan applies only to methods that require an API key: without one, the partners' limits and
+      // quotas would silently never apply.
+      this.node.addValidation({
+        validate: () =>
+          this.routeSet.routes.some((route) => route.apiKeyRequired)
+            ? []
+            : [
+                invalid(
+                  'Microservice',
+                  'partners',
+                  Object.keys(this.partnerAccess?.usagePlans ?? {}),
+                  `no route of service "${this.serviceName}" has apiKeyRequired: true, so no usage plan would ever apply; mark the routes partners call`,
+                ),
+              ],
+      });
+    }
+    return this.partnerAccess.addPartner(partner, where);
   }
 
   /** What every function of the service shares: its name, metrics namespace, logging and data protection. */
@@ -299,6 +376,61 @@ export class Microservice extends Construct implements IMicroservice {
       ...(props.sortKey ? { TABLE_SORT_KEY: props.sortKey.name } : {}),
       EVENT_SOURCE: this.eventSource,
     };
+  }
+
+  /** The service's AppConfig flags and settings and its secrets, from `configuration` (each when declared). */
+  private runtimeConfiguration(removalPolicy: RemovalPolicy): {
+    configuration?: ServiceConfiguration;
+    secrets?: ServiceSecrets;
+  } {
+    const { platform, configuration: options } = this.props;
+    if (!options) return {};
+    const hasProfiles =
+      Object.keys(options.featureFlags ?? {}).length > 0 || Object.keys(options.settings ?? {}).length > 0;
+    const configuration = hasProfiles
+      ? new ServiceConfiguration(this, 'Configuration', {
+          applicationName: `${platform.appName}-${platform.envName}-${this.serviceName}`,
+          environmentName: platform.envName,
+          featureFlags: options.featureFlags,
+          settings: options.settings,
+          deploymentStrategy: options.deploymentStrategy,
+          maxAge: options.maxAge,
+        })
+      : undefined;
+    const secrets =
+      options.secrets && options.secrets.length > 0
+        ? new ServiceSecrets(this, 'Secrets', {
+            serviceName: this.serviceName,
+            appName: platform.appName,
+            envName: platform.envName,
+            secrets: options.secrets,
+            encryptionKey: this.encryptionKey,
+            removalPolicy,
+          })
+        : undefined;
+    if (secrets) {
+      this.node.addValidation({
+        validate: () =>
+          secrets.unknownReaders(new Set([...Object.keys(this.functions), ...Object.keys(this.subscriptions)])),
+      });
+    }
+    return { configuration, secrets };
+  }
+
+  /** Identifiers (never values) of the configuration and of the secrets function `functionId` reads. */
+  private configurationEnvironment(functionId: string): Record<string, string> {
+    if (!this.configuration && !this.secrets) return {};
+    return {
+      ...(this.configuration?.environmentVariables() ?? {}),
+      ...(this.secrets?.environmentFor(functionId) ?? {}),
+      [CONFIG_VARIABLES.MAX_AGE]: String(configurationMaxAge(this.props.configuration?.maxAge).toSeconds()),
+    };
+  }
+
+  /** Read access to the configuration profiles and to the secrets `functionId` reads. */
+  private grantConfiguration(fn: ServiceFunction, functionId: string): void {
+    this.configuration?.grantRead(fn.function);
+    this.secrets?.grantReadTo(fn.function, functionId);
   }
 
   /** The called service, found in the registry (one reference per service). */

@@ -125,6 +125,13 @@ export interface RouteProps {
    */
   readonly throttle?: ThrottleSettings;
   /**
+   * Whether callers must send an API key (`x-api-key` header) of a usage plan on the stage: mark the routes
+   * partner clients call (see {@link MicroserviceProps.partners}). API Gateway then requires a key from every
+   * caller of the route, whatever its `access`, and applies the key's plan (throttle, quota) on top of it.
+   * @default false
+   */
+  readonly apiKeyRequired?: boolean;
+  /**
    * Function memory in MB.
    * @default - the service's `memorySize`
    */

@@ -121,6 +121,7 @@ export class ServiceApi extends apigateway.RestApi {
             }
           : undefined,
         ...authorizationOf(route, authorization),
+        ...(route.apiKeyRequired ? { apiKeyRequired: true } : {}),
       },
     );
     if (route.throttle) {
