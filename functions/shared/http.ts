@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
 import './schema';
 import { AppError, ErrorKind, MalformedJsonError, UnauthorizedError, ValidationError } from './errors';
-import { logger, metrics } from './powertools';
-import { putAnnotation, withTracing } from './tracing';
+import { logger, metrics, tracer } from './powertools';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -54,8 +54,10 @@ export interface HttpRouteOptions<TBody> {
 export type RouteFunction<TBody> = (request: HttpRequest<TBody>) => Promise<HttpResult>;
 
 /**
- * Wraps a route function in the shared middleware stack: X-Ray tracing and Powertools logger (both with the
- * correlation id) and metrics, JSON body parsing and zod validation, and one error-to-HTTP mapping.
+ * Wraps a route function in the shared middleware stack: Powertools Tracer (the invocation's `## <handler>`
+ * subsegment, annotated with `correlationId`), logger (with the correlation id) and metrics, JSON body
+ * parsing and zod validation, and one error-to-HTTP mapping. Responses are not recorded in the trace (they
+ * may carry personal data); an unhandled error is, as the subsegment's fault.
  */
 export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, route: RouteFunction<TBody>) {
   const core = async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
@@ -63,7 +65,7 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
     const requestId = event.requestContext?.requestId ?? 'unknown';
     const correlationId = safeCorrelationId(headers[CORRELATION_HEADER]) ?? requestId;
     logger.appendKeys({ correlationId });
-    putAnnotation('correlationId', correlationId);
+    tracer.putAnnotation('correlationId', correlationId);
     try {
       const principal = principalOf(event);
       if ((options.authenticated ?? true) && !principal) throw new UnauthorizedError();
@@ -98,11 +100,11 @@ export function httpRoute<TBody = undefined>(options: HttpRouteOptions<TBody>, r
       logger.removeKeys(['correlationId']);
     }
   };
-  return withTracing(
-    middy(core)
-      .use(injectLambdaContext(logger))
-      .use(logMetrics(metrics, { captureColdStartMetric: true })),
-  );
+  // The tracer first, so that its subsegment also times the other middlewares.
+  return middy(core)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
 function parseBody<TBody>(raw: string | null, schema: $ZodType<TBody>): TBody {
@@ -256,6 +258,7 @@ function errorResponse(error: unknown, correlationId: string, requestId: string)
     return respond(statusCode, { error: body }, correlationId, httpHeadersOf(error));
   }
   logger.error('Unhandled error', error as Error);
+  tracer.addErrorAsMetadata(error as Error);
   return respond(
     500,
     {

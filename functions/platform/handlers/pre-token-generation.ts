@@ -1,10 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import '../../shared/schema';
 import { requiredEnv } from '../../shared/env';
-import { logger } from '../../shared/powertools';
+import { logger, tracer } from '../../shared/powertools';
 
 const ScopeGrants = z.object({
   defaultScopes: z.array(z.string()),
@@ -36,4 +37,7 @@ export const handler = middy(async (event: PreTokenGenerationV2TriggerEvent) => 
     },
   };
   return event;
-}).use(injectLambdaContext(logger));
+})
+  // The response is the token's scopes: not recorded in the trace.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger));

@@ -1,2 +1,2 @@
-// `cdk-microservices/kit/powertools`: the Powertools Logger and Metrics singletons every handler shares.
+// `cdk-microservices/kit/powertools`: the Powertools Logger, Metrics and Tracer singletons every handler shares.
 export * from '../powertools';

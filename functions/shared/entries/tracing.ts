@@ -1,2 +1,2 @@
-// `cdk-microservices/kit/tracing`: X-Ray tracing of handlers, subsegments and AWS SDK clients.
+// `cdk-microservices/kit/tracing`: the Powertools Tracer singleton and its middy middleware (X-Ray).
 export * from '../tracing/index';

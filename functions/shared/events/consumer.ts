@@ -1,13 +1,15 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
 import type { DataOf, EventContract } from './contract';
 import { requiredEnv } from '../env';
-import { logger, metrics } from '../powertools';
-import { withTracing } from '../tracing';
+import { logger, metrics, tracer } from '../powertools';
+import { traceEventRecord } from '../tracing/event-record';
+import type { EventRecordTrace } from '../tracing/event-record';
 import type { EventEnvelope } from './envelope';
 import { EnvelopeSchema } from './envelope';
 import { AlreadyProcessedError, DomainTransaction, tableLayoutFromEnv } from './transaction';
@@ -86,12 +88,14 @@ export function parseRecord(
  * An SQS batch consumer of domain events, built on Powertools batch processing: each record is parsed and
  * routed by event type; failures are reported per message (partial batch response) so only they are retried
  * and, after the queue's maxReceiveCount, parked in its dead-letter queue. A redelivered event whose work was
- * already committed counts as success. Logs carry the event's correlation id.
+ * already committed counts as success. Logs carry the event's correlation id; the trace has a subsegment per
+ * event annotated with it.
  */
 export function eventConsumer(...routes: EventRoute[]) {
   const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     let envelope: EventEnvelope<unknown> | undefined;
+    let trace: EventRecordTrace | undefined;
     try {
       const parsed = parseRecord(record, routes);
       envelope = parsed.envelope;
@@ -100,6 +104,7 @@ export function eventConsumer(...routes: EventRoute[]) {
         eventId: envelope.id,
         eventType: envelope.type,
       });
+      trace = traceEventRecord(envelope.type, envelope.correlationId, envelope.id);
       await parsed.route.handle(envelope as EventEnvelope<never>);
       metrics.addMetric(`${envelope.type}Processed`, 'Count', 1);
     } catch (error) {
@@ -114,16 +119,18 @@ export function eventConsumer(...routes: EventRoute[]) {
         error: error as Error,
       });
       metrics.addMetric(error instanceof PoisonMessageError ? 'PoisonMessage' : 'EventFailed', 'Count', 1);
+      trace?.failed(error);
       throw error;
     } finally {
+      trace?.end();
       logger.removeKeys(['correlationId', 'eventId', 'eventType']);
     }
   };
   const core = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
-  return withTracing(
-    middy(core)
-      .use(injectLambdaContext(logger))
-      .use(logMetrics(metrics, { captureColdStartMetric: true })),
-  );
+  // The tracer first, so that its subsegment also times the other middlewares.
+  return middy(core)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

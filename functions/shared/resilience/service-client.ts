@@ -6,7 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, QueryParameterBag } from '@smithy/types';
 import { HttpMethod } from '../http-method';
 import { logger } from '../powertools';
-import { Namespace, startSubsegment } from '../tracing';
+import { traceRemoteCall } from '../tracing/remote-call';
 import { CircuitBreaker } from './circuit-breaker';
 import { withRetry } from './retry';
 import { Sha256 } from './sha256';
@@ -301,17 +301,20 @@ export class ServiceClient {
     // One subsegment per attempt, as each attempt is a request of its own with its own answer. The trace
     // header is added after signing, so the signature never depends on it (SigV4 signers treat it as
     // unsignable anyway). The URL is recorded without its query, which may carry personal data.
-    const subsegment = startSubsegment(this.name, Namespace.REMOTE);
-    if (subsegment) {
-      subsegment.setHttpRequest(method, `${url.origin}${url.pathname}`);
-      sendHeaders['x-amzn-trace-id'] = subsegment.traceHeader();
+    // The header name is spelt as the X-Ray SDK spells it, which tells its global node:http instrumentation
+    // that this request is traced already (it would otherwise add a second, host-named subsegment).
+    const trace = traceRemoteCall(this.name, method, `${url.origin}${url.pathname}`);
+    if (trace) {
+      for (const name of Object.keys(sendHeaders))
+        if (name.toLowerCase() === 'x-amzn-trace-id') delete sendHeaders[name];
+      sendHeaders['X-Amzn-Trace-Id'] = trace.header;
     }
     let answer: Answer;
     try {
       answer = await exchange(target, method, sendHeaders, body, this.agent, this.timeoutMs);
-      subsegment?.setHttpResponse(answer.status, Buffer.byteLength(answer.text));
+      trace?.answered(answer.status, Buffer.byteLength(answer.text));
     } catch (error) {
-      subsegment?.addError(error);
+      trace?.failed(error);
       throw new DependencyError(
         this.name,
         `${this.name}: ${method} ${url.pathname} ${failureOf(error, this.timeoutMs)}`,
@@ -321,7 +324,7 @@ export class ServiceClient {
         },
       );
     } finally {
-      subsegment?.end();
+      trace?.end();
     }
     const { status } = answer;
     if (status === 429 || status >= 500) {

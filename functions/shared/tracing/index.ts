@@ -1,10 +1,9 @@
 /**
- * X-Ray tracing for the functions, written against the documented segment document format and daemon UDP
- * protocol instead of Powertools Tracer: that pulled in the X-Ray SDK for Node.js with cls-hooked and
- * semver (about a fifth of a bundle) and hooks every promise of every invocation, sampled or not.
+ * Tracing for the functions: Powertools Tracer (X-Ray). `tracer` is the function's one Tracer (the same
+ * singleton as `cdk-microservices/kit/powertools` exports); `captureLambdaHandler` is its middy middleware,
+ * which `httpRoute` and `eventConsumer` already use. Wrap AWS SDK v3 clients with
+ * `tracer.captureAWSv3Client(client)`, add annotations with `tracer.putAnnotation` and subsegments with
+ * `tracer.captureMethod()`. The shared DynamoDB client and `ServiceClient` calls are traced already.
  */
-export { traceAwsClient } from './aws-sdk';
-export type { TraceableClient } from './aws-sdk';
-export { putAnnotation, startSubsegment, withTracing } from './handler';
-export { Namespace, Subsegment } from './subsegment';
-export type { AnnotationValue, AwsCall } from './subsegment';
+export { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+export { tracer } from '../powertools';

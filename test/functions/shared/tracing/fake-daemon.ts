@@ -15,7 +15,8 @@ export interface SegmentDocument {
   readonly in_progress?: boolean;
   readonly namespace?: string;
   readonly annotations?: Record<string, string | number | boolean>;
-  readonly aws?: Record<string, string | number>;
+  readonly metadata?: Record<string, Record<string, unknown>>;
+  readonly aws?: Record<string, unknown>;
   readonly http?: {
     readonly request?: { readonly method: string; readonly url: string };
     readonly response?: { readonly status: number; readonly content_length?: number };
@@ -109,15 +110,32 @@ export function newInvocationTrace(sampled = true): InvocationTrace {
   };
 }
 
-/** Remembers the current values of `names` and returns a function that puts them back. */
 /** The environment variables the tracing code reads; tests save and restore them. */
 export const TRACING_ENV = [
+  'AWS_EXECUTION_ENV',
+  'LAMBDA_TASK_ROOT',
   'AWS_XRAY_DAEMON_ADDRESS',
   '_X_AMZN_TRACE_ID',
   'POWERTOOLS_TRACE_ENABLED',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
   '_HANDLER',
 ];
 
+/**
+ * The environment of a Lambda function with active tracing, sending to `daemon`: what makes Powertools Tracer
+ * switch itself on (`AWS_EXECUTION_ENV`, no `POWERTOOLS_TRACE_ENABLED=false`) and the X-Ray SDK run in its
+ * Lambda mode (`LAMBDA_TASK_ROOT`). Both read it when they are loaded, so import the code under test after.
+ */
+export function enterTracedLambda(daemon: FakeDaemon, handler: string): void {
+  process.env.AWS_EXECUTION_ENV = 'AWS_Lambda_nodejs24.x';
+  process.env.LAMBDA_TASK_ROOT = process.cwd();
+  process.env.AWS_XRAY_DAEMON_ADDRESS = daemon.address;
+  process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+  process.env._HANDLER = handler;
+  delete process.env.POWERTOOLS_TRACE_ENABLED;
+}
+
+/** Remembers the current values of `names` and returns a function that puts them back. */
 export function saveEnv(names: readonly string[]): () => void {
   const saved = names.map((name) => [name, process.env[name]] as const);
   return () => {

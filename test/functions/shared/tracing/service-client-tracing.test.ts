@@ -1,12 +1,19 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { DependencyError, ServiceClient } from '../../../../functions/shared/resilience/service-client';
-import { withTracing } from '../../../../functions/shared/tracing';
 import { lambdaContext } from '../../api-event';
-import { FakeDaemon, newInvocationTrace, saveEnv, TRACING_ENV } from './fake-daemon';
+import { enterTracedLambda, FakeDaemon, newInvocationTrace, saveEnv, TRACING_ENV } from './fake-daemon';
 import type { InvocationTrace, SegmentDocument } from './fake-daemon';
+import type * as ServiceClientModuleTypes from '../../../../functions/shared/resilience/service-client';
+
+/**
+ * Trace-header propagation of `ServiceClient` under Powertools Tracer in a Lambda function with active
+ * tracing. Tracer and X-Ray SDK read the environment when loaded, so the code under test is imported in
+ * `beforeAll`, after the environment is set.
+ */
+type ServiceClientModule = typeof ServiceClientModuleTypes;
 
 const HANDLER = 'index.handler';
 
@@ -16,18 +23,18 @@ let baseUrl: string;
 let received: IncomingHttpHeaders[] = [];
 let handle: (req: IncomingMessage, res: ServerResponse) => void;
 let restoreEnv: () => void;
+let clients: ServiceClientModule;
+/** A handler that makes one call (with its retries) to users and returns the status. */
+let handler: (path: string, context: Context) => Promise<number>;
 
 const users = () =>
-  new ServiceClient({
+  new clients.ServiceClient({
     name: 'users',
     baseUrl,
     region: 'eu-west-1',
     credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
     retry: { maxAttempts: 2, sleep: () => Promise.resolve() },
   });
-
-/** A handler that makes one call (with its retries) to users and returns the status. */
-const handler = withTracing(async (path: string, _context: Context) => (await users().get(path)).status);
 
 beforeAll(async () => {
   restoreEnv = saveEnv(TRACING_ENV);
@@ -38,9 +45,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/`;
-  process.env.AWS_XRAY_DAEMON_ADDRESS = daemon.address;
-  process.env._HANDLER = HANDLER;
-  delete process.env.POWERTOOLS_TRACE_ENABLED;
+  enterTracedLambda(daemon, HANDLER);
+  clients = await import('../../../../functions/shared/resilience/service-client');
+  const { captureLambdaHandler, tracer } = await import('../../../../functions/shared/tracing');
+  handler = middy(async (path: string, _context: Context) => (await users().get(path)).status).use(
+    captureLambdaHandler(tracer),
+  );
 });
 
 afterAll(async () => {
@@ -55,8 +65,8 @@ beforeEach(() => {
   handle = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"c-1"}');
 });
 
-function invocation(): InvocationTrace {
-  const trace = newInvocationTrace();
+function invocation(sampled = true): InvocationTrace {
+  const trace = newInvocationTrace(sampled);
   process.env._X_AMZN_TRACE_ID = trace.header;
   return trace;
 }
@@ -135,7 +145,7 @@ describe('ServiceClient in a traced invocation', () => {
   it('flags a 429 answer as a throttle', async () => {
     handle = (_req, res) => res.writeHead(429).end();
     const trace = invocation();
-    await expect(handler('customers/c-1', lambdaContext)).rejects.toThrow(DependencyError);
+    await expect(handler('customers/c-1', lambdaContext)).rejects.toThrow(clients.DependencyError);
     const { calls } = split(await daemon.documentsOf(trace.root, 3));
     expect(calls).toHaveLength(2);
     for (const call of calls) expect(call).toMatchObject({ throttle: true, error: true });
@@ -144,7 +154,7 @@ describe('ServiceClient in a traced invocation', () => {
   it('records a connection failure as a fault with its cause', async () => {
     handle = (req) => req.socket.destroy();
     const trace = invocation();
-    await expect(handler('customers/c-1', lambdaContext)).rejects.toThrow(DependencyError);
+    await expect(handler('customers/c-1', lambdaContext)).rejects.toThrow(clients.DependencyError);
     const { root, calls } = split(await daemon.documentsOf(trace.root, 3));
     expect(calls).toHaveLength(2);
     for (const call of calls) {
@@ -156,9 +166,29 @@ describe('ServiceClient in a traced invocation', () => {
     expect(root.cause?.exceptions[0].type).toBe('DependencyError');
   });
 
-  it('adds no trace header to calls made outside a traced handler', async () => {
-    invocation();
-    expect((await users().get('customers/c-1')).status).toBe(200);
-    expect(received[0]['x-amzn-trace-id']).toBeUndefined();
+  it('replaces a trace header the caller set, and keeps it out of the signature', async () => {
+    const trace = invocation();
+    const status = await handler('customers/c-1', lambdaContext);
+    expect(status).toBe(200);
+    expect(
+      (await users().get('customers/c-1', { headers: { 'x-amzn-trace-id': 'Root=forged' } })).status,
+    ).toBe(200);
+    expect(traceHeaderFields(received[1]['x-amzn-trace-id']).Root).toBe(trace.root);
+    expect(String(received[1].authorization)).not.toMatch(/x-amzn-trace-id/);
+  });
+
+  it('passes an unsampled invocation’s decision on (Sampled=0) and sends nothing to the daemon', async () => {
+    const untraced = invocation(false);
+    expect(await handler('customers/c-1', lambdaContext)).toBe(200);
+    expect(traceHeaderFields(received[0]['x-amzn-trace-id'])).toMatchObject({
+      Root: untraced.root,
+      Sampled: '0',
+      Lineage: 'a87bd80c:1',
+    });
+    const before = daemon.documents.length;
+    const traced = invocation();
+    await handler('customers/c-1', lambdaContext);
+    await daemon.documentsOf(traced.root, 2);
+    expect(daemon.documents.slice(before).every((d) => d.trace_id === traced.root)).toBe(true);
   });
 });
