@@ -1,19 +1,10 @@
 import { z } from 'zod';
+import { checkApiLimits, Domain, ServiceSettings, Throttle } from './api-limits';
 
 /** Log retention values CloudWatch accepts (days). */
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
-
-const Throttle = z
-  .strictObject({
-    rateLimit: z.number().positive().max(10000),
-    burstLimit: z.number().int().min(1).max(5000),
-  })
-  .refine((t) => t.burstLimit >= t.rateLimit, {
-    message: 'burstLimit must be at least rateLimit',
-    path: ['burstLimit'],
-  });
 
 /** Typed, validated configuration of one environment of the reference system. */
 export const EnvironmentConfigSchema = z
@@ -42,7 +33,17 @@ export const EnvironmentConfigSchema = z
       .number()
       .refine((d) => RETENTION_DAYS.includes(d), { message: `one of ${RETENTION_DAYS.join(', ')}` }),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    /** The stage throttle of every service without its own (`services.<name>.throttle`). */
     apiThrottle: Throttle,
+    /**
+     * The account's API Gateway throttle quota in the region, which every throttle must fit in: 10,000 rps and a
+     * 5,000 bucket unless AWS raised it (see lib/config/api-limits.ts).
+     */
+    apiGatewayQuota: Throttle.optional(),
+    /** Per service (by service name): its stage throttle, per-route throttles and API keys, partner plans. */
+    services: z.record(z.string(), ServiceSettings).optional(),
+    /** A custom domain in front of every service's API (`https://{name}/{service}/...`); omit for none. */
+    domain: Domain.optional(),
     mfaRequired: z.boolean(),
     threatProtection: z.boolean(),
     allowPasswordAuth: z.boolean(),
@@ -55,6 +56,11 @@ export const EnvironmentConfigSchema = z
     wafSigV4RateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
     /** E-mail addresses subscribed to the platform's alarm topic. */
     alarmEmails: z.array(z.email()),
+    /**
+     * The most lines an order may have: the orders service's `maxLinesPerOrder` setting in AppConfig, at most
+     * the request schema's bound of 50; omit for 50.
+     */
+    maxLinesPerOrder: z.number().int().min(1).max(50).optional(),
     /** An existing SNS topic every alarm also notifies (e.g. the on-call pager); omit for none. */
     externalAlarmTopicArn: z
       .string()
@@ -67,7 +73,8 @@ export const EnvironmentConfigSchema = z
   .refine((c) => c.wafSigV4RateLimitPer5Minutes >= c.wafRateLimitPer5Minutes, {
     message: 'at least wafRateLimitPer5Minutes',
     path: ['wafSigV4RateLimitPer5Minutes'],
-  });
+  })
+  .superRefine(checkApiLimits);
 export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
 
 const base = {
@@ -92,6 +99,8 @@ export const ENVIRONMENTS: Record<string, unknown> = {
     logRetentionDays: 1,
     logLevel: 'DEBUG',
     allowPasswordAuth: true,
+    // Low enough that the local suites can exceed it without reaching the schema's bound of 50.
+    maxLinesPerOrder: 10,
     // The local suites and the benchmark send many thousands of requests from 127.0.0.1, and the local
     // runtime evaluates the web ACL's rules as written: keep both per-IP limits out of their way.
     wafRateLimitPer5Minutes: 100_000_000,

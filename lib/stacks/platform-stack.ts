@@ -1,11 +1,14 @@
 import type { StackProps } from 'aws-cdk-lib';
 import { Stack, Tags } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DataProtection } from '../constructs/data-protection';
 import type { ApiScope, UserGroup } from '../constructs/platform';
+import { FrontDoor } from '../constructs/front-door';
 import { Platform } from '../constructs/platform';
 import { LogLevel } from '../constructs/service-function';
 
@@ -25,6 +28,8 @@ export interface PlatformStackProps extends StackProps {
 export class PlatformStack extends Stack {
   /** The environment's platform. */
   public readonly platform: Platform;
+  /** The custom domain in front of every service's API (present when `config.domain` is set). */
+  public readonly frontDoor?: FrontDoor;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -50,5 +55,20 @@ export class PlatformStack extends Stack {
       // The account-wide API Gateway logging role lives in the AccountStack, shared by all environments.
       configureApiGatewayAccount: false,
     });
+    if (config.domain) {
+      const { domain } = config;
+      this.frontDoor = new FrontDoor(this, 'FrontDoor', {
+        platform: this.platform,
+        domainName: domain.name,
+        certificate: acm.Certificate.fromCertificateArn(this, 'FrontDoorCertificate', domain.certificateArn),
+        hostedZone:
+          domain.hostedZoneId && domain.zoneName
+            ? route53.HostedZone.fromHostedZoneAttributes(this, 'FrontDoorZone', {
+                hostedZoneId: domain.hostedZoneId,
+                zoneName: domain.zoneName,
+              })
+            : undefined,
+      });
+    }
   }
 }
