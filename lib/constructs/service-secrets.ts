@@ -70,12 +70,16 @@ export class ServiceSecrets extends Construct {
         fail('Microservice', `${where}.name`, definition.name, 'is declared twice');
       }
       if (definition.readers && definition.readers.length === 0) {
-        fail('Microservice', `${where}.readers`, definition.readers, 'name at least one function, or omit it');
+        fail(
+          'Microservice',
+          `${where}.readers`,
+          definition.readers,
+          'name at least one function, or omit it',
+        );
       }
       const secret = new secretsmanager.Secret(this, definition.name, {
         secretName: `${props.appName}/${props.envName}/${props.serviceName}/${definition.name}`,
-        description:
-          definition.description ?? `Secret ${definition.name} of service ${props.serviceName}`,
+        description: definition.description ?? `Secret ${definition.name} of service ${props.serviceName}`,
         encryptionKey: props.encryptionKey,
         // A random placeholder: the real value is set by an operator, never in the template.
         generateSecretString: { passwordLength: 32, excludePunctuation: true },
