@@ -99,6 +99,7 @@ export async function bundlesSection(options: BundlesOptions = {}): Promise<Sect
     notes: [
       `Toolkit: the bundle that deploys (FunctionBundler: minified ESM, AWS SDK bundled, linked source map loaded through --enable-source-maps as the function's NODE_OPTIONS sets).`,
       'Default: the same entry in an aws-cdk-lib NodejsFunction with default options (CommonJS, not minified, @aws-sdk/* left to the runtime and loaded from node_modules here, as Lambda loads its own copy).',
+      'Both bundle the same handler code, so the same tracer: Powertools Tracer with aws-xray-sdk-core (not an @aws-sdk/* package, so bundled by both); both load with tracing switched on (AWS_EXECUTION_ENV and LAMBDA_TASK_ROOT set, as in Lambda).',
       `Load: \`await import(bundle)\` timed inside a fresh node ${process.version} process with the function's environment, ${samples} samples per bundle, interleaved; median / p90.`,
       `Worst load ratio of any function: ${fixed(worst.ratio, 2)}× (${worst.fn.name}).`,
     ],

@@ -1,6 +1,6 @@
 /**
- * Warm-invocation cost of the shared middleware stack (`httpRoute`: tracing wrapper, middy, Powertools logger
- * and metrics, correlation id, JSON parsing, zod validation, error mapping) against a bare handler doing the
+ * Warm-invocation cost of the shared middleware stack (`httpRoute`: middy, Powertools Tracer, Logger and
+ * Metrics, correlation id, JSON parsing, zod validation, error mapping) against a bare handler doing the
  * same work by hand: parse the body, validate it with the same schema, build the same response.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { fixed, median } from './stats';
 const ROOT = path.join(__dirname, '..');
 const WORK = path.join(ROOT, 'bench', '.work', 'middleware');
 const BUDGET_MICROSECONDS = 100;
+const TRACE = 'Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8';
 
 export interface MiddlewareOptions {
   /** Calls per timed round. @default 10000 */
@@ -36,10 +37,15 @@ export async function middlewareSection(options: MiddlewareOptions = {}): Promis
   const sink = await udpSink();
   try {
     const bare = measure(bundles.bare, calls, rounds, {});
-    const stacked = measure(bundles.stacked, calls, rounds, {});
+    // Tracing is on in both (lambdaLikeEnvironment): Lambda decides per invocation whether it is sampled.
+    const daemon = { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${sink.port}` };
+    const stacked = measure(bundles.stacked, calls, rounds, {
+      ...daemon,
+      _X_AMZN_TRACE_ID: `${TRACE};Sampled=0`,
+    });
     const traced = measure(bundles.stacked, calls, rounds, {
-      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${sink.port}`,
-      _X_AMZN_TRACE_ID: 'Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1',
+      ...daemon,
+      _X_AMZN_TRACE_ID: `${TRACE};Sampled=1`,
     });
     const base = median(bare.microsecondsPerCall);
     const overhead = median(stacked.microsecondsPerCall) - base;
@@ -71,7 +77,8 @@ export async function middlewareSection(options: MiddlewareOptions = {}): Promis
         'Both handlers are bundled with the toolkit esbuild options and run in their own fresh node process; each handles a POST /orders event with a two-line order body and Cognito claims.',
         'The stacked handler writes its "Request completed" log line and its EMF metrics line on every call, as deployed (stdout goes to /dev/null here).',
         'X-Ray samples the first request each second and 5% of the rest by default, so the unsampled row is the common case and the one the budget checks.',
-        `A sampled invocation adds a subsegment, a UDP send awaited before returning, and AsyncLocalStorage, which on Node.js before 24 (this machine: ${process.version}) switches on async hooks for the process; Lambda's Node.js 24 runtime has AsyncContextFrame instead, so the sampled row overstates what Lambda pays.`,
+        'Both traced rows run Powertools Tracer switched on, as in Lambda (AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT); only the trace header says Sampled=0 or 1. A sampled invocation builds the handler subsegment (ColdStart, Service and correlationId annotations) and sends it to a loopback UDP socket standing in for the X-Ray daemon.',
+        `The X-Ray SDK keeps its context in cls-hooked, whose async hooks run on every promise of every invocation, sampled or not (this machine: Node.js ${process.version}).`,
       ],
       data: { calls, rounds, bare, stacked, traced },
     };

@@ -65,8 +65,10 @@ export function samplesFromEnvironment(): number | undefined {
 
 /**
  * What Lambda puts in every function's environment, for bundles run in a fresh process: a region, credentials
- * (placeholders; nothing is called), the function name; and no SDK upgrade notice, which Lambda's Node.js 24
- * would not print but this machine's older Node would.
+ * (placeholders; nothing is called), the function name, and the execution-environment markers that switch
+ * Powertools Tracer on (`AWS_EXECUTION_ENV`) and the X-Ray SDK into its Lambda mode (`LAMBDA_TASK_ROOT`), as
+ * in every ServiceFunction (active tracing); and no SDK upgrade notice, which Lambda's Node.js 24 would not
+ * print but this machine's older Node would.
  */
 export function lambdaLikeEnvironment(): Record<string, string> {
   return {
@@ -78,6 +80,9 @@ export function lambdaLikeEnvironment(): Record<string, string> {
     AWS_SESSION_TOKEN: 'bench',
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    LAMBDA_TASK_ROOT: '/var/task',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
