@@ -1,12 +1,13 @@
 import { ForbiddenError, NotFoundError, UnprocessableError } from '../../shared/errors';
 import type { Order, PlaceOrderInput } from './order';
-import { canTransition, InvalidTransitionError, OrderStatus, transition } from './order';
+import { canTransition, InvalidTransitionError, MAX_ORDER_LINES, OrderStatus, transition } from './order';
 import type {
   Clock,
   CustomerDirectory,
   IdGenerator,
   OrderEvent,
   OrderRepository,
+  OrderSettings,
   PlaceResult,
 } from './ports';
 
@@ -27,6 +28,19 @@ export enum TransitionOutcome {
   REFUSED = 'REFUSED',
 }
 
+/** Settings when none are configured: the request schema's bound. */
+const UNCONFIGURED: OrderSettings = { maxLinesPerOrder: () => Promise.resolve(MAX_ORDER_LINES) };
+
+/** The order has more lines than this environment allows (a configured limit, below the schema's bound). */
+export class TooManyOrderLinesError extends UnprocessableError {
+  constructor(
+    public readonly lines: number,
+    public readonly limit: number,
+  ) {
+    super('TOO_MANY_ORDER_LINES', `An order may have at most ${limit} lines; this one has ${lines}`);
+  }
+}
+
 /** Order use cases and the orders side of the saga, over the repository and customer-directory ports. */
 export class OrderService {
   constructor(
@@ -34,6 +48,7 @@ export class OrderService {
     private readonly customers: CustomerDirectory,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
+    private readonly settings: OrderSettings = UNCONFIGURED,
   ) {}
 
   /** Places an order for the caller after checking their profile exists (synchronous call to users). */
@@ -48,6 +63,8 @@ export class OrderService {
       const earlier = await this.orders.findReplay(actor.userId, idempotencyKey, input.lines);
       if (earlier) return { order: earlier, replayed: true };
     }
+    const limit = await this.settings.maxLinesPerOrder();
+    if (input.lines.length > limit) throw new TooManyOrderLinesError(input.lines.length, limit);
     if (!(await this.customers.exists(actor.userId))) {
       throw new UnprocessableError(
         'CUSTOMER_PROFILE_REQUIRED',

@@ -39,9 +39,17 @@ export interface Order {
   readonly rejectionReason?: string;
 }
 
+/**
+ * The most lines any order may have: the request schema's bound, checked by the gateway. Each environment
+ * configures its own limit up to this one (the `maxLinesPerOrder` setting).
+ */
+export const MAX_ORDER_LINES = 50;
+
 /** Body of `POST /orders`. */
 export const PlaceOrderInput = z.strictObject({
-  lines: z.array(z.strictObject({ sku: Sku, quantity: Quantity })).check(z.minLength(1), z.maxLength(50)),
+  lines: z
+    .array(z.strictObject({ sku: Sku, quantity: Quantity }))
+    .check(z.minLength(1), z.maxLength(MAX_ORDER_LINES)),
 });
 export type PlaceOrderInput = z.infer<typeof PlaceOrderInput>;
 

@@ -14,6 +14,12 @@ export interface PlaceResult {
   readonly replayed: boolean;
 }
 
+/** Limits of the orders service that come from its runtime configuration (AppConfig settings). */
+export interface OrderSettings {
+  /** The most lines an order may have in this environment (at most {@link MAX_ORDER_LINES}). */
+  maxLinesPerOrder(): Promise<number>;
+}
+
 /** Where orders live. Every write stores the new state and its event together, or neither. */
 export interface OrderRepository {
   get(id: string): Promise<Order | undefined>;

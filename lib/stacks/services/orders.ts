@@ -10,7 +10,7 @@ import {
   StockReserved,
 } from '../../../functions/contracts/events';
 import { BY_CUSTOMER_INDEX } from '../../../functions/orders/adapters/dynamodb-order-repository';
-import { PlaceOrderInput } from '../../../functions/orders/domain/order';
+import { MAX_ORDER_LINES, PlaceOrderInput } from '../../../functions/orders/domain/order';
 import type { EnvironmentConfig } from '../../config/environments';
 import { AccessMode, HttpMethod, RouteAccess, ServiceCall } from '../../constructs/microservice';
 import { RequestSchema } from '../../constructs/request-schema';
@@ -40,6 +40,10 @@ export function ordersService(config: EnvironmentConfig): ServiceDefinition {
     ...serviceDefaults(config),
     timeout: Duration.seconds(10),
     publishes: [OrderPlaced, OrderConfirmed, OrderRejected, OrderCancelled],
+    // Read by POST /orders (setting() of cdk-microservices/kit/config); a change deploys through AppConfig.
+    configuration: {
+      settings: { maxLinesPerOrder: config.maxLinesPerOrder ?? MAX_ORDER_LINES },
+    },
     routes: [
       {
         method: HttpMethod.POST,

@@ -7,7 +7,7 @@ const alice = { userId: 'alice-0001', groups: [] };
 const admin = { userId: 'admin-0001', groups: ['admins'] };
 const LINES = { lines: [{ sku: 'SKU-1', quantity: 2 }] };
 
-function setup(directory = new FixedCustomerDirectory(true)) {
+function setup(directory = new FixedCustomerDirectory(true), maxLinesPerOrder?: number) {
   const repository = new InMemoryOrderRepository();
   let n = 0;
   let clock = Date.parse('2026-11-21T10:00:00Z');
@@ -16,6 +16,7 @@ function setup(directory = new FixedCustomerDirectory(true)) {
     directory,
     () => new Date((clock += 1000)),
     () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+    maxLinesPerOrder === undefined ? undefined : { maxLinesPerOrder: async () => maxLinesPerOrder },
   );
   return { repository, service };
 }
@@ -72,6 +73,26 @@ describe('OrderService', () => {
       code: 'CUSTOMER_PROFILE_REQUIRED',
     });
     expect(repository.orders.size).toBe(0);
+  });
+
+  it('refuses an order with more lines than the configured limit (422 TOO_MANY_ORDER_LINES), storing nothing', async () => {
+    const { service, repository } = setup(undefined, 2);
+    const three = { lines: ['SKU-1', 'SKU-2', 'SKU-3'].map((sku) => ({ sku, quantity: 1 })) };
+    await expect(service.place(alice, three, 'c')).rejects.toMatchObject({
+      kind: ErrorKind.UNPROCESSABLE,
+      code: 'TOO_MANY_ORDER_LINES',
+      message: 'An order may have at most 2 lines; this one has 3',
+    });
+    expect(repository.orders.size).toBe(0);
+    await expect(service.place(alice, { lines: three.lines.slice(0, 2) }, 'c')).resolves.toMatchObject({
+      replayed: false,
+    });
+  });
+
+  it('allows the schema bound of 50 lines when no limit is configured', async () => {
+    const { service } = setup();
+    const fifty = { lines: Array.from({ length: 50 }, (_, i) => ({ sku: `SKU-${i}`, quantity: 1 })) };
+    await expect(service.place(alice, fifty, 'c')).resolves.toMatchObject({ replayed: false });
   });
 
   it('falls back to 503 DEPENDENCY_UNAVAILABLE when users cannot answer, and stores nothing', async () => {
