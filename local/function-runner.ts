@@ -43,6 +43,12 @@ export interface FunctionRunnerOptions {
     readonly secretAccessKey: string;
     readonly sessionToken?: string;
   };
+  /**
+   * Called when an invocation ends (e.g. by the local alarms): how long its handler ran (from the moment it got
+   * an execution environment, a cold start's module load included) and the error it failed with. Must be cheap.
+   * @default - nothing
+   */
+  readonly onInvocation?: (fn: LocalFunction, durationMs: number, error?: unknown) => void;
 }
 
 /** A handler rejected or threw: carries Lambda's `errorType` and `errorMessage`. */
@@ -227,6 +233,7 @@ export class FunctionRunner {
   private readonly log: (fn: LocalFunction, line: string) => void;
   private readonly maxWorkers: number;
   private readonly aws: FunctionRunnerOptions['aws'];
+  private readonly onInvocation: FunctionRunnerOptions['onInvocation'];
   private readonly watchers = new Set<SourceWatcher>();
   /** Watchers told to stop whose build contexts are still being disposed of (close waits for them). */
   private readonly stopping = new Set<Promise<void>>();
@@ -240,6 +247,7 @@ export class FunctionRunner {
     this.log = options.log ?? ((fn, line) => process.stdout.write(`[${fn.name}] ${line}\n`));
     this.maxWorkers = Math.max(1, options.maxWorkersPerFunction ?? DEFAULT_MAX_WORKERS_PER_FUNCTION);
     this.aws = options.aws;
+    this.onInvocation = options.onInvocation;
     this.invoke = this.invoke.bind(this);
   }
 
@@ -259,8 +267,14 @@ export class FunctionRunner {
       if (preparing) await preparing;
     }
     const environment = await this.acquire(fn, pool);
+    const started = performance.now();
     try {
-      return await this.run(fn, environment, event);
+      const value = await this.run(fn, environment, event);
+      this.onInvocation?.(fn, performance.now() - started);
+      return value;
+    } catch (error) {
+      this.onInvocation?.(fn, performance.now() - started, error);
+      throw error;
     } finally {
       environment.busy = false;
       // An environment that finished on code older than the function's current code is retired.

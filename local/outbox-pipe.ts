@@ -39,6 +39,15 @@ export interface OutboxPipeOptions {
    * @default - the pipe's own, closed by {@link OutboxPipe.stop}
    */
   readonly clients?: EmulatorClients;
+  /**
+   * Called after each batch put to the bus (an execution of the pipe, e.g. by the local alarms: Pipes
+   * Invocations and ExecutionFailed) with its records and how many of them could not be delivered.
+   * @default - nothing
+   */
+  readonly onBatch?: (
+    pipe: LocalPipe,
+    outcome: { readonly records: number; readonly failed: number },
+  ) => void;
 }
 
 /** A stream record as the pipe sees it: plain JSON (dates as epoch seconds, binary as base64). */
@@ -71,6 +80,7 @@ export class OutboxPipe {
   private readonly log: (line: string) => void;
   private readonly pollIntervalMs: number;
   private readonly retryBaseDelayMs: number;
+  private readonly onBatch: OutboxPipeOptions['onBatch'];
   private readonly filters: readonly Record<string, unknown>[];
   /** Last sequence number read, per shard. */
   private readonly positions = new Map<string, string>();
@@ -88,6 +98,7 @@ export class OutboxPipe {
     this.log = options.log ?? ((line) => process.stderr.write(`[pipe ${pipe.name}] ${line}\n`));
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
+    this.onBatch = options.onBatch;
     this.ownsClients = !options.clients;
     this.clients = options.clients ?? new EmulatorClients(emulator);
   }
@@ -241,6 +252,7 @@ export class OutboxPipe {
       const unput = await this.put(entries);
       delivered += entries.length - unput.length;
       failed.push(...unput);
+      this.onBatch?.(this.pipe, { records: chunk.length, failed: failed.length });
       if (failed.length > 0) {
         await this.deadLetter(failed);
         deadLettered += failed.length;

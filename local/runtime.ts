@@ -26,6 +26,7 @@ import { FunctionRunner } from './function-runner';
 import type { EmulatorEndpoint, LocalSystem } from './model';
 import { OutboxPipe } from './outbox-pipe';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
+import { LocalAlarms } from './monitoring/local-alarms';
 import { SIMULATOR_PACKAGE, simulatorInstalled } from './iam/simulator';
 import { provision } from './provisioner';
 import { systemChanges } from './provisioner/changes';
@@ -187,6 +188,8 @@ interface Serving {
   readonly pipes: readonly OutboxPipe[];
   readonly enforcement?: Enforcement;
   readonly gateway: LocalApiGateway;
+  /** The templates' alarms, evaluated on what the runtime observes. */
+  readonly alarms: LocalAlarms;
   readonly stopWatch?: () => void;
 }
 
@@ -442,8 +445,14 @@ class Runtime implements LocalRuntime {
         );
       }
 
+      // The templates' alarms, evaluated on what the runner, gateway, pipes and queues report (ALARM/OK lines).
+      const alarms = new LocalAlarms(system, { log, sqs: this.aws.sqs });
+      for (const line of alarms.describe()) this.step(line);
+      stops.unshift(() => alarms.stop());
+
       const runner = new FunctionRunner(system.functions, emulator, {
         log: (fn, line) => log(`  ${fn.description.padEnd(34).slice(0, 34)} | ${line}`),
+        onInvocation: alarms.onInvocation,
         ...(enforcement
           ? { aws: (fn) => ({ endpoint: enforcement.endpoint, ...enforcement.credentialsOf(fn) }) }
           : {}),
@@ -462,6 +471,7 @@ class Runtime implements LocalRuntime {
             new OutboxPipe(pipe, emulator, {
               log: (line: string) => log(`  [pipe] ${line}`),
               clients: this.aws,
+              onBatch: alarms.onPipeBatch,
             }),
         );
       stops.unshift(() => pollers.stop(), ...pipes.map((p) => () => p.stop()));
@@ -496,6 +506,7 @@ class Runtime implements LocalRuntime {
         ...(enforcement ? { iam: enforcement } : {}),
         ...(waf ? { waf } : {}),
         log: (line) => log(`  [api] ${line}`),
+        onResponse: alarms.onApiResponse,
       });
       await gateway.start();
       stops.unshift(() => gateway.stop());
@@ -504,8 +515,9 @@ class Runtime implements LocalRuntime {
         pollers.start();
         for (const pipe of pipes) pipe.start();
       }
+      alarms.start();
       const stopWatch = this.options.watch ? watchHandlers(runner, (line) => log(`  ${line}`)) : undefined;
-      return { system, runner, pollers, pipes, enforcement, gateway, stopWatch };
+      return { system, runner, pollers, pipes, enforcement, gateway, alarms, stopWatch };
     } catch (error) {
       for (const stop of stops) await Promise.resolve(stop()).catch(() => undefined);
       throw error;
@@ -516,6 +528,7 @@ class Runtime implements LocalRuntime {
   private async unserve(serving: Serving): Promise<void> {
     serving.stopWatch?.();
     const steps: Array<() => Promise<void> | void> = [
+      () => serving.alarms.stop(),
       () => serving.gateway.stop(),
       () => serving.pollers.stop(),
       ...serving.pipes.map((p) => () => p.stop()),
@@ -660,6 +673,9 @@ class Runtime implements LocalRuntime {
     this.stopped = true;
     this.infrastructureWatch?.();
     await this.reloading.catch(() => undefined);
+    const invoked = this.serving?.alarms.functionSummary() ?? [];
+    if (invoked.length > 0)
+      this.log(['Functions invoked:', ...invoked.map((line) => `  ${line}`)].join('\n'));
     if (this.serving) await this.unserve(this.serving);
     this.awsClients?.destroy();
     await this.emulator?.stop().catch((error: unknown) => this.log(`stop failed: ${String(error)}`));
