@@ -27,7 +27,7 @@ export function deadLetterAlarm(scope: Construct, queue: sqs.IQueue, description
 export function notify(
   topic: sns.ITopic | undefined,
   actions: cloudwatch.IAlarmAction[] | undefined,
-  ...alarms: cloudwatch.Alarm[]
+  ...alarms: cloudwatch.AlarmBase[]
 ): void {
   const destinations = actions ?? (topic ? [new cwActions.SnsAction(topic)] : []);
   for (const alarm of alarms) alarm.addAlarmAction(...destinations);

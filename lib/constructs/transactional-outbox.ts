@@ -76,6 +76,8 @@ export class TransactionalOutbox extends Construct {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   /** Alarm: the pipe failed to deliver a batch. */
   public readonly failureAlarm: cloudwatch.Alarm;
+  /** The pipe's error log. */
+  public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: TransactionalOutboxProps) {
     super(scope, id);
@@ -138,10 +140,10 @@ export class TransactionalOutbox extends Construct {
       },
     );
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy,
-    });
+    }));
 
     const image = (attribute: string, type: 'S' | 'N') => `$.dynamodb.NewImage.${attribute}.${type}`;
     this.pipe = new pipes.CfnPipe(this, 'Pipe', {
