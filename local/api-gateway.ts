@@ -12,6 +12,7 @@ import { GatewayServer } from './gateway/http-server';
 import type { GatewayIam } from './gateway/iam';
 import { authorizeIam } from './gateway/iam';
 import { invokeIntegration } from './gateway/integration';
+import { checkApiKey } from './gateway/api-keys';
 import { checkMethodArn } from './gateway/limits';
 import { proxyEvent } from './gateway/proxy-event';
 import type { IncomingRequest } from './gateway/request';
@@ -85,7 +86,8 @@ export interface LocalApiGatewayAddress {
  * API Gateway (REST API, Lambda proxy integration) on a loopback port for the local runtime: serves every
  * service's routes at `/{service}/{path}` (and `/{service}/{stage}/{path}`), checks Cognito access tokens
  * against the emulator's JWKS and the route's scopes, checks SigV4 signatures of IAM routes against the
- * emulator's credentials, validates required parameters and JSON bodies, invokes the route's function with
+ * emulator's credentials, checks the `x-api-key` of routes that require an API key against the usage plans' keys,
+ * validates required parameters and JSON bodies, invokes the route's function with
  * an API Gateway proxy event and renders the services' gateway responses for everything it rejects.
  */
 export class LocalApiGateway {
@@ -196,6 +198,9 @@ export class LocalApiGateway {
 
     const authorization = await this.authorize(route, request);
     if (!authorization.ok) return reject(authorization.rejection, route);
+
+    const keyRefused = checkApiKey(route, request);
+    if (keyRefused) return reject(keyRefused, route);
 
     const invalid = this.validators.get(route)?.validate(request, match.pathParameters);
     if (invalid) return reject(invalid, route);

@@ -83,6 +83,11 @@ export interface LocalRoute {
   readonly validateBody: boolean;
   /** Stage name, e.g. `v1`. */
   readonly stage: string;
+  /**
+   * Present when the method requires an API key (ApiKeyRequired): the keys of the usage plans on the route's stage
+   * (locally a key's id is its value), one of which `x-api-key` must carry.
+   */
+  readonly apiKeys?: readonly string[];
 }
 
 /** A gateway response template (AWS::ApiGateway::GatewayResponse) of a service's API. */

@@ -19,6 +19,9 @@ export const apiGatewayProvisioner: ResourceProvisioner = {
     'AWS::ApiGateway::GatewayResponse',
     'AWS::ApiGateway::Deployment',
     'AWS::ApiGateway::Stage',
+    'AWS::ApiGateway::ApiKey',
+    'AWS::ApiGateway::UsagePlan',
+    'AWS::ApiGateway::UsagePlanKey',
   ],
   provision: (state, { context, logicalId, resource, props }): ResourceValues => {
     switch (resource.Type) {
@@ -30,6 +33,13 @@ export const apiGatewayProvisioner: ResourceProvisioner = {
       case 'AWS::ApiGateway::Stage':
         context.local.push({ logicalId, type: resource.Type, props });
         return { ref: String(props.StageName), attributes: {} };
+      case 'AWS::ApiGateway::ApiKey': {
+        // API Gateway generates a key's value; locally the key's id is its value, so the registry entry of a
+        // partner's key id (`partner/{name}/api-key-id`) is the key to send in `x-api-key`.
+        const value = String(props.Value ?? `local-key-${String(props.Name ?? logicalId)}`);
+        context.local.push({ logicalId, type: resource.Type, props });
+        return { ref: value, attributes: { APIKeyId: value } };
+      }
       case 'AWS::ApiGateway::Model':
         context.local.push({ logicalId, type: resource.Type, props });
         return { ref: String(props.Name ?? logicalId), attributes: {} };
@@ -64,6 +74,11 @@ function collectApis(state: ProvisionState, context: StackContext): void {
   }
   for (const { props } of byType('AWS::ApiGateway::Stage'))
     stages.set(String(props.RestApiId), String(props.StageName));
+  const apiKeys = apiKeysByService(
+    byRef('AWS::ApiGateway::ApiKey'),
+    byRef('AWS::ApiGateway::UsagePlan'),
+    byType,
+  );
 
   const pathOf = (resourceId: string, guard = 0): string => {
     const resource = resources.get(resourceId);
@@ -103,6 +118,9 @@ function collectApis(state: ProvisionState, context: StackContext): void {
       ...(schema ? { requestSchema: schema as Record<string, unknown> } : {}),
       validateBody: validator?.ValidateRequestBody === true || validator?.ValidateRequestBody === 'true',
       stage: stages.get(service) ?? 'prod',
+      ...(props.ApiKeyRequired === true || props.ApiKeyRequired === 'true'
+        ? { apiKeys: apiKeys.get(service) ?? [] }
+        : {}),
     });
   }
 
@@ -123,6 +141,26 @@ function collectApis(state: ProvisionState, context: StackContext): void {
       ...(template !== undefined ? { template } : {}),
     });
   }
+}
+
+/** The enabled API keys of the usage plans on each service's stage (UsagePlanKey → UsagePlan → ApiStages). */
+function apiKeysByService(
+  keys: Map<string, Props>,
+  plans: Map<string, Props>,
+  byType: (type: string) => Array<{ props: Props }>,
+): Map<string, string[]> {
+  const byService = new Map<string, string[]>();
+  for (const { props } of byType('AWS::ApiGateway::UsagePlanKey')) {
+    const keyId = String(props.KeyId);
+    const key = keys.get(keyId);
+    if (key && (key.Enabled === false || key.Enabled === 'false')) continue;
+    const stages = (plans.get(String(props.UsagePlanId))?.ApiStages as Array<{ ApiId?: unknown }>) ?? [];
+    for (const stage of stages) {
+      const service = String(stage.ApiId);
+      byService.set(service, [...(byService.get(service) ?? []), keyId]);
+    }
+  }
+  return byService;
 }
 
 function authorization(props: Props, authorizers: Map<string, Props>, where: string): RouteAuthorization {
