@@ -1,4 +1,5 @@
-import type { App, Environment } from 'aws-cdk-lib';
+import type { Environment } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { FunctionBundler } from '../constructs/function-bundler';
 import { Microservice } from '../constructs/microservice';
@@ -8,6 +9,7 @@ import type { ServiceDefinition } from './service-stack';
 import { ServiceStack } from './service-stack';
 import { INVENTORY_SCOPES, inventoryService } from './services/inventory';
 import { ORDERS_SCOPES, ordersService } from './services/orders';
+import { applyServiceSettings } from './services/settings';
 import { USERS_SCOPES, usersService } from './services/users';
 
 /** The stacks of one environment of the reference system. */
@@ -19,25 +21,26 @@ export interface ShopSystem {
 
 /**
  * Composes the reference system for one environment: `{app}-{env}-Platform` and one stack per service
- * (`{app}-{env}-Users`, ...), each attached to the platform through the registry.
+ * (`{app}-{env}-Users`, ...), each attached to the platform through the registry. `scope` is the app, or a
+ * `Stage` of it (the pipeline deploys each environment as one): stack names and logical IDs are the same in both.
  */
-export function createShopSystem(app: App, config: EnvironmentConfig): ShopSystem {
+export function createShopSystem(scope: Construct, config: EnvironmentConfig): ShopSystem {
   const env: Environment | undefined =
     config.account || config.region ? { account: config.account, region: config.region } : undefined;
   const prefix = `${config.appName}-${config.envName}`;
-  const account = new AccountStack(app, `${config.appName}-Account`, {
+  const account = new AccountStack(scope, `${config.appName}-Account`, {
     env,
     stackName: `${config.appName}-Account`,
     description: `${config.appName}: settings shared by every environment in this account and region (API Gateway logging role)`,
   });
-  const definitions: ServiceDefinition[] = [
+  const definitions: ServiceDefinition[] = applyServiceSettings(config, [
     usersService(config),
     ordersService(config),
     inventoryService(config),
-  ];
+  ]);
   // One esbuild build for every function of the app, the platform's trigger included.
-  FunctionBundler.of(app).prepare(definitions.flatMap((service) => Microservice.entriesOf(service)));
-  const platform = new PlatformStack(app, `${prefix}-Platform`, {
+  FunctionBundler.of(scope).prepare(definitions.flatMap((service) => Microservice.entriesOf(service)));
+  const platform = new PlatformStack(scope, `${prefix}-Platform`, {
     env,
     stackName: `${prefix}-Platform`,
     description: `${config.appName} ${config.envName}: shared platform (identity, events, registry, WAF, alarms)`,
@@ -57,7 +60,7 @@ export function createShopSystem(app: App, config: EnvironmentConfig): ShopSyste
   const services: Record<string, ServiceStack> = {};
   for (const service of definitions) {
     const name = service.serviceName.charAt(0).toUpperCase() + service.serviceName.slice(1);
-    const stack = new ServiceStack(app, `${prefix}-${name}`, {
+    const stack = new ServiceStack(scope, `${prefix}-${name}`, {
       env,
       stackName: `${prefix}-${name}`,
       description: `${config.appName} ${config.envName}: ${service.serviceName} service`,
