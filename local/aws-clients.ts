@@ -5,6 +5,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { EmulatorEndpoint } from './model';
 
 /** Account id moto uses unless told otherwise (what {@link emulatorAccountIdOf} falls back to). */
@@ -56,6 +57,7 @@ export class EmulatorClients {
   private eventsClient?: EventBridgeClient;
   private cognitoClient?: CognitoIdentityProviderClient;
   private ssmClient?: SSMClient;
+  private secretsClient?: SecretsManagerClient;
 
   /**
    * @param emulator - where the emulator listens and the credentials to sign with
@@ -96,6 +98,11 @@ export class EmulatorClients {
     return (this.ssmClient ??= new SSMClient(this.config()));
   }
 
+  /** Secrets Manager (the services' secrets). */
+  get secretsManager(): SecretsManagerClient {
+    return (this.secretsClient ??= new SecretsManagerClient(this.config()));
+  }
+
   /** Closes every client created so far (and its connections); a client used afterwards is created anew. */
   destroy(): void {
     for (const client of [
@@ -105,6 +112,7 @@ export class EmulatorClients {
       this.eventsClient,
       this.cognitoClient,
       this.ssmClient,
+      this.secretsClient,
     ]) {
       client?.destroy();
     }

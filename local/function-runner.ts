@@ -44,6 +44,12 @@ export interface FunctionRunnerOptions {
     readonly sessionToken?: string;
   };
   /**
+   * Endpoints of AWS services the runtime serves itself, by SDK service id (`APPCONFIGDATA`): each function gets
+   * `AWS_ENDPOINT_URL_{id}`, which the SDK prefers over `AWS_ENDPOINT_URL` for that service.
+   * @default - none: every call goes to `AWS_ENDPOINT_URL`
+   */
+  readonly serviceEndpoints?: Readonly<Record<string, string>>;
+  /**
    * Called when an invocation ends (e.g. by the local alarms): how long its handler ran (from the moment it got
    * an execution environment, a cold start's module load included) and the error it failed with. Must be cheap.
    * @default - nothing
@@ -234,6 +240,8 @@ export class FunctionRunner {
   private readonly maxWorkers: number;
   private readonly aws: FunctionRunnerOptions['aws'];
   private readonly onInvocation: FunctionRunnerOptions['onInvocation'];
+  /** `AWS_ENDPOINT_URL_{id}` variables of the services the runtime serves itself. */
+  private readonly serviceEndpoints: Record<string, string>;
   private readonly watchers = new Set<SourceWatcher>();
   /** Watchers told to stop whose build contexts are still being disposed of (close waits for them). */
   private readonly stopping = new Set<Promise<void>>();
@@ -248,6 +256,9 @@ export class FunctionRunner {
     this.maxWorkers = Math.max(1, options.maxWorkersPerFunction ?? DEFAULT_MAX_WORKERS_PER_FUNCTION);
     this.aws = options.aws;
     this.onInvocation = options.onInvocation;
+    this.serviceEndpoints = Object.fromEntries(
+      Object.entries(options.serviceEndpoints ?? {}).map(([id, url]) => [`AWS_ENDPOINT_URL_${id}`, url]),
+    );
     this.invoke = this.invoke.bind(this);
   }
 
@@ -549,6 +560,7 @@ export class FunctionRunner {
       ...host,
       ...fn.environment,
       AWS_ENDPOINT_URL: aws.endpoint,
+      ...this.serviceEndpoints,
       AWS_REGION: this.emulator.region,
       AWS_DEFAULT_REGION: this.emulator.region,
       AWS_ACCESS_KEY_ID: aws.accessKeyId,

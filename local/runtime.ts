@@ -25,6 +25,7 @@ import { startEmulator } from './emulator';
 import { FunctionRunner } from './function-runner';
 import type { EmulatorEndpoint, LocalSystem } from './model';
 import { OutboxPipe } from './outbox-pipe';
+import { AppConfigDataStandIn } from './appconfig-data';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
 import { LocalAlarms } from './monitoring/local-alarms';
 import { SIMULATOR_PACKAGE, simulatorInstalled } from './iam/simulator';
@@ -190,6 +191,8 @@ interface Serving {
   readonly gateway: LocalApiGateway;
   /** The templates' alarms, evaluated on what the runtime observes. */
   readonly alarms: LocalAlarms;
+  /** AppConfig Data (feature flags, settings), when a template deploys a configuration. */
+  readonly appConfigData?: AppConfigDataStandIn;
   readonly stopWatch?: () => void;
 }
 
@@ -450,9 +453,20 @@ class Runtime implements LocalRuntime {
       for (const line of alarms.describe()) this.step(line);
       stops.unshift(() => alarms.stop());
 
+      // Feature flags and settings: moto has no AppConfig Data, so the runtime serves what the templates deploy.
+      const appConfigData = AppConfigDataStandIn.forSystem(system, emulator.region, enforcement, (line) =>
+        log(`  [appconfig] ${line}`),
+      );
+      const appConfigEndpoint = await appConfigData?.start();
+      if (appConfigData) {
+        stops.unshift(() => appConfigData.stop());
+        this.step(`AppConfig Data served by the runtime at ${appConfigEndpoint}: ${appConfigData.describe()}`);
+      }
+
       const runner = new FunctionRunner(system.functions, emulator, {
         log: (fn, line) => log(`  ${fn.description.padEnd(34).slice(0, 34)} | ${line}`),
         onInvocation: alarms.onInvocation,
+        ...(appConfigEndpoint ? { serviceEndpoints: { APPCONFIGDATA: appConfigEndpoint } } : {}),
         ...(enforcement
           ? { aws: (fn) => ({ endpoint: enforcement.endpoint, ...enforcement.credentialsOf(fn) }) }
           : {}),
@@ -517,7 +531,7 @@ class Runtime implements LocalRuntime {
       }
       alarms.start();
       const stopWatch = this.options.watch ? watchHandlers(runner, (line) => log(`  ${line}`)) : undefined;
-      return { system, runner, pollers, pipes, enforcement, gateway, alarms, stopWatch };
+      return { system, runner, pollers, pipes, enforcement, gateway, alarms, appConfigData, stopWatch };
     } catch (error) {
       for (const stop of stops) await Promise.resolve(stop()).catch(() => undefined);
       throw error;
@@ -533,6 +547,7 @@ class Runtime implements LocalRuntime {
       () => serving.pollers.stop(),
       ...serving.pipes.map((p) => () => p.stop()),
       () => serving.runner.close(),
+      ...(serving.appConfigData ? [() => serving.appConfigData!.stop()] : []),
       ...(serving.enforcement ? [() => serving.enforcement!.stop()] : []),
     ];
     for (const step of steps) {

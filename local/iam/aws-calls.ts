@@ -89,6 +89,8 @@ function jsonNeeds(
       return eventsNeeds(operation, input, scope);
     case 'ssm':
       return ssmNeeds(operation, input, scope);
+    case 'secretsmanager':
+      return secretsManagerNeeds(operation, input);
     default:
       return undefined;
   }
@@ -204,6 +206,20 @@ function eventsNeeds(
     );
   }
   return [...buses].map((resource) => ({ action: 'events:PutEvents', resource, kmsActions: SQS_SEND_KMS }));
+}
+
+/** Reads of a secret, by the ARN the function was given (GetSecretValue decrypts with the secret's key). */
+function secretsManagerNeeds(operation: string, input: Record<string, unknown>): NeededAccess[] | undefined {
+  const secret = typeof input.SecretId === 'string' ? input.SecretId : undefined;
+  if (!secret) return undefined;
+  switch (operation) {
+    case 'GetSecretValue':
+      return [{ action: 'secretsmanager:GetSecretValue', resource: secret, kmsActions: ['kms:Decrypt'] }];
+    case 'DescribeSecret':
+      return [{ action: 'secretsmanager:DescribeSecret', resource: secret, kmsActions: [] }];
+    default:
+      return undefined;
+  }
 }
 
 function ssmNeeds(

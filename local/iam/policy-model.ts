@@ -251,6 +251,11 @@ export class PolicyModel {
           if (key && arn) this.keysOf.set(arn, key);
           break;
         }
+        case 'AWS::SecretsManager::Secret': {
+          const key = keyArn(p.KmsKeyId);
+          if (key && r.ref) this.keysOf.set(r.ref, key);
+          break;
+        }
         case 'AWS::SQS::Queue':
         case 'AWS::SNS::Topic': {
           const key = keyArn(p.KmsMasterKeyId);

@@ -7,6 +7,7 @@ import type { ResourceValues, TemplateResource } from '../intrinsics';
 import { TemplateResolver, loadParameters, topologicalOrder } from '../intrinsics';
 import type { EmulatorEndpoint, LocalSystem } from '../model';
 import { apiGatewayProvisioner, localApiUrl } from './apigateway';
+import { appConfigProvisioner } from './appconfig';
 import type { StackArtifact } from './assembly';
 import { progressSummary, readStacks, readTemplate } from './assembly';
 import { cognitoProvisioner, identityOf } from './cognito';
@@ -15,6 +16,7 @@ import { deleteRule, eventBusProvisioner, ruleProvisioner } from './events';
 import { lambdaProvisioner } from './lambda';
 import { pipesProvisioner } from './pipes';
 import { sqsProvisioner } from './sqs';
+import { secretsProvisioner } from './secrets';
 import { readParameter, ssmProvisioner } from './ssm';
 import { standIn } from './stand-ins';
 import type { Props, ResourceProvisioner, StackContext } from './state';
@@ -55,6 +57,8 @@ const PROVISIONERS: readonly ResourceProvisioner[] = [
   ruleProvisioner,
   cognitoProvisioner,
   ssmProvisioner,
+  secretsProvisioner,
+  appConfigProvisioner,
   lambdaProvisioner,
   apiGatewayProvisioner,
   pipesProvisioner,
