@@ -107,7 +107,8 @@ function baseOf(resource: ResolvedResource): AlarmBase {
     alarmName ??
     (typeof path === 'string'
       ? path.replace(/\/Resource$/, '')
-      : `${resource.stackName}/${resource.logicalId}`);
+      : // Without path metadata: the logical ID without the hash CDK appends (`FailingErrors6EECE5DA`).
+        `${resource.stackName}/${resource.logicalId.replace(/(.)[0-9A-F]{8}$/, '$1')}`);
   const arn = resource.attributes.Arn;
   return {
     key: `${resource.stackName}/${resource.logicalId}`,
