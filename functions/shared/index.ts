@@ -6,7 +6,8 @@
  * {@link httpRoute} maps to HTTP answers).
  *
  * Each area is also its own entry point (`cdk-microservices/kit/http`, `/kit/events`, `/kit/errors`,
- * `/kit/powertools`, `/kit/resilience`, `/kit/tracing`, `/kit/dynamodb`, `/kit/env`, `/kit/schema`):
+ * `/kit/powertools`, `/kit/resilience`, `/kit/tracing`, `/kit/dynamodb`, `/kit/env`, `/kit/schema`,
+ * `/kit/config`):
  * importing an area loads only that area, e.g. an HTTP handler that does not touch DynamoDB does not create
  * the shared DynamoDB client.
  */
@@ -19,3 +20,4 @@ export * from './dynamodb';
 export * from './tracing';
 export * from './entries/events';
 export * from './entries/resilience';
+export * from './config';
