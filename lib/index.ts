@@ -2,6 +2,8 @@
 // (lib/stacks composes the reference system and is not part of it.)
 export * from './constructs/api-gateway-account';
 export * from './constructs/data-protection';
+export { SafeDeployment, TrafficShift, TrafficShiftType } from './constructs/deployment';
+export type { DeploymentOptions, SafeDeploymentProps } from './constructs/deployment';
 export { FrontDoor, FrontDoorRegistryKey, FRONT_DOOR_URL_KEY } from './constructs/front-door';
 export type { FrontDoorProps, ServiceFrontDoorOptions } from './constructs/front-door';
 export * from './constructs/microservice';

@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { deadLetterAlarm, notify } from './alarms';
 import type { DataProtection } from './data-protection';
+import type { DeploymentOptions } from './deployment';
 import type { EventContract } from '../../functions/shared/events/contract';
 import { eventTypesOf } from './event-contracts';
 import type { EventType } from './event-type';
@@ -129,6 +130,12 @@ export interface EventSubscriptionProps {
    * @default - the consumer's defaults and typed props only
    */
   readonly functionProps?: ServiceFunctionOverrides;
+  /**
+   * Safe rollouts of the consumer: its `live` alias (which the queue's event source mapping invokes) moves to
+   * each new version through CodeDeploy and rolls back on the new version's alarms (see {@link SafeDeployment}).
+   * @default - no CodeDeploy: the alias moves to a new version at once
+   */
+  readonly deployment?: DeploymentOptions;
 }
 
 /**
@@ -255,6 +262,7 @@ export class EventSubscription extends Construct {
       environment: props.environment,
       invocationMode: InvocationMode.QUEUE_POLLER,
       role: props.role,
+      deployment: props.deployment,
       // timeout and description are passed above as typed props; the rest goes through as given.
       functionProps: props.functionProps && { ...overrides, timeout: undefined, description: undefined },
     });

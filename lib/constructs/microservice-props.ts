@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { EventContract } from '../../functions/shared/events/contract';
 import type { DataProtection } from './data-protection';
+import type { DeploymentOptions } from './deployment';
 import type { EventSubscriptionProps } from './event-subscription';
 import type { ServiceFrontDoorOptions } from './front-door';
 import type { PartnerPlan } from './partner-access';
@@ -31,6 +32,7 @@ export interface SubscriptionOptions extends Omit<
   | 'logLevel'
   | 'logRetention'
   | 'dataProtection'
+  | 'deployment'
 > {
   /**
    * Access the consumer gets to the service's table.
@@ -183,4 +185,12 @@ export interface MicroserviceProps {
    * @default - no usage plans or API keys
    */
   readonly partners?: PartnerPlan[];
+  /**
+   * Safe rollouts of every function of the service (routes and subscriptions): each `live` alias moves to a
+   * new version through CodeDeploy (canary by default) and rolls back when that function's error or p99
+   * duration alarm fires (see {@link SafeDeployment}). The alarms notify the platform's alarm destinations
+   * unless `alarmActions` says otherwise.
+   * @default - no CodeDeploy: aliases move to new versions at once
+   */
+  readonly deployment?: DeploymentOptions;
 }

@@ -9,6 +9,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { checkAgainstApp, sameEnvironment } from './app-checks';
 import { DataProtection, removalPolicyFor } from './data-protection';
+import type { DeploymentOptions } from './deployment';
 import { eventTypesOf, publishedEventsOf } from './event-contracts';
 import { EventSubscription } from './event-subscription';
 import { EventType } from './event-type';
@@ -274,6 +275,8 @@ export class Microservice extends Construct implements IMicroservice {
       timeout: route.timeout ?? this.props.timeout,
       reservedConcurrentExecutions: route.reservedConcurrency,
       provisionedConcurrency: route.provisionedConcurrency,
+      provisionedScaling: route.provisionedScaling,
+      deployment: this.deploymentOptions(),
       functionProps: { ...this.props.functionProps, ...route.functionProps },
       environment: {
         ...(route.environment ?? {}),
@@ -318,6 +321,7 @@ export class Microservice extends Construct implements IMicroservice {
         ...this.configurationEnvironment(id),
       },
       functionProps: { ...this.props.functionProps, ...subscription.functionProps },
+      deployment: this.deploymentOptions(),
     });
     this.tableGrants.access(consumer.consumer, tableAccess ?? AccessMode.READ_WRITE);
     this.grantConfiguration(consumer.consumer, id);
@@ -354,6 +358,12 @@ export class Microservice extends Construct implements IMicroservice {
   }
 
   /** What every function of the service shares: its name, metrics namespace, logging and data protection. */
+  /** The service's `deployment`, its alarms notifying the platform's destinations unless it names others. */
+  private deploymentOptions(): DeploymentOptions | undefined {
+    const { deployment, platform } = this.props;
+    return deployment && { alarmActions: platform.alarmActions, ...deployment };
+  }
+
   private functionDefaults() {
     const { props } = this;
     return {

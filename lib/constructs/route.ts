@@ -2,6 +2,8 @@ import type { Duration } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { HttpMethod } from '../../functions/shared/http-method';
 import type { ServiceFunctionOverrides } from './service-function';
+import type { ProvisionedConcurrencyScaling } from './provisioned-scaling';
+import { requireProvisionedAgreement, validateProvisionedScaling } from './provisioned-scaling';
 import { ServiceRegistry } from './service-registry';
 import { fail, requireIntegerInRange, requireMatch } from './validation';
 
@@ -153,6 +155,13 @@ export interface RouteProps {
    */
   readonly provisionedConcurrency?: number;
   /**
+   * Marks the route latency-critical: provisioned concurrency on its `live` alias that auto scaling keeps
+   * between `minCapacity` and `maxCapacity` at `utilizationTarget` (see {@link ProvisionedConcurrencyScaling}).
+   * A `provisionedConcurrency` beside it is the starting value and must lie within the range.
+   * @default - none (on-demand scaling, or the fixed `provisionedConcurrency`)
+   */
+  readonly provisionedScaling?: ProvisionedConcurrencyScaling;
+  /**
    * Construct id and registry key of the route's function; keep it stable.
    * @default - derived from method and path, e.g. `GET /profiles/{id}` → `get-profiles-id`
    */
@@ -290,6 +299,16 @@ export class RouteSet {
       100000,
     );
     if (route.throttle) validateThrottle('Microservice', `${where}.throttle`, route.throttle);
+    if (route.provisionedScaling) {
+      validateProvisionedScaling('Microservice', `${where}.provisionedScaling`, route.provisionedScaling);
+      requireProvisionedAgreement(
+        'Microservice',
+        `${where}.provisionedConcurrency`,
+        route.provisionedConcurrency,
+        `${where}.provisionedScaling`,
+        route.provisionedScaling,
+      );
+    }
     const resolved = { ...route, id };
     this.resolved.push(resolved);
     return resolved;

@@ -6,9 +6,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DataProtection, removalPolicyFor } from './data-protection';
+import type { DeploymentOptions } from './deployment';
+import { SafeDeployment, validateDeploymentOptions } from './deployment';
+import type { ProvisionedConcurrencyScaling } from './provisioned-scaling';
+import { requireProvisionedAgreement, validateProvisionedScaling } from './provisioned-scaling';
 import { BUNDLE_FILE, FunctionBundler } from './function-bundler';
 import { fail, requireIntegerInRange, show } from './validation';
 import { requireNoConflict } from './overrides';
+
+export type { ProvisionedConcurrencyScaling } from './provisioned-scaling';
 
 /** How a function is invoked; decides where failed invocations go. */
 export enum InvocationMode {
@@ -136,6 +142,20 @@ export interface ServiceFunctionProps {
    */
   readonly provisionedConcurrency?: number;
   /**
+   * Provisioned concurrency with target-tracking auto scaling on the `live` alias. The alias starts each
+   * deployment with `provisionedConcurrency` when given (it must lie from `minCapacity` to `maxCapacity`), else
+   * with `minCapacity`, so CloudFormation waits until the new version's environments are initialized before it
+   * takes traffic; auto scaling then follows demand.
+   * @default - no auto scaling (`provisionedConcurrency` alone is a fixed amount)
+   */
+  readonly provisionedScaling?: ProvisionedConcurrencyScaling;
+  /**
+   * Safe rollouts: the `live` alias moves to each new version through CodeDeploy (canary by default) and
+   * rolls back when the new version's error or p99 duration alarm fires (see {@link SafeDeployment}).
+   * @default - no CodeDeploy: the alias moves to a new version at once
+   */
+  readonly deployment?: DeploymentOptions;
+  /**
    * Execution role to use instead of creating one. The function's grants (writing to its log group, X-Ray,
    * and every later `grant…(fn)`) are added to this role's policy when the role is mutable (an `iam.Role`,
    * or `iam.Role.fromRoleArn` with `mutable` left true); the wildcard-resource check then covers that policy.
@@ -180,6 +200,10 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
   public readonly grantPrincipal: iam.IPrincipal;
   /** Absolute path of the handler file the function is bundled from. */
   public readonly entry: string;
+  /** The CodeDeploy deployment group and its rollback alarms (present when `deployment` is given). */
+  public readonly deployment?: SafeDeployment;
+  /** Auto scaling of the alias's provisioned concurrency (present when `provisionedScaling` is given). */
+  public readonly provisionedScaling?: lambda.IScalableFunctionAttribute;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
@@ -243,8 +267,21 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
     this.liveAlias = new lambda.Alias(this, 'LiveAlias', {
       aliasName: 'live',
       version: this.function.currentVersion,
-      provisionedConcurrentExecutions: props.provisionedConcurrency,
+      provisionedConcurrentExecutions: props.provisionedConcurrency ?? props.provisionedScaling?.minCapacity,
     });
+    if (props.provisionedScaling) {
+      const { minCapacity, maxCapacity, utilizationTarget } = props.provisionedScaling;
+      this.provisionedScaling = this.liveAlias.addAutoScaling({ minCapacity, maxCapacity });
+      this.provisionedScaling.scaleOnUtilization({ utilizationTarget: utilizationTarget ?? 0.7 });
+    }
+    if (props.deployment) {
+      this.deployment = new SafeDeployment(this, 'Deployment', {
+        ...props.deployment,
+        alias: this.liveAlias,
+        timeout: this.function.timeout ?? Duration.seconds(3),
+        label: `${props.serviceName} ${id}`,
+      });
+    }
 
     // The acknowledgement below covers X-Ray only: any other action granted on "*" fails synthesis.
     this.node.addValidation({ validate: () => wildcardViolations(this) });
@@ -341,6 +378,17 @@ function validate(props: ServiceFunctionProps): void {
     100000,
   );
   requireIntegerInRange('ServiceFunction', 'provisionedConcurrency', props.provisionedConcurrency, 1, 100000);
+  if (props.provisionedScaling) {
+    validateProvisionedScaling('ServiceFunction', 'provisionedScaling', props.provisionedScaling);
+  }
+  requireProvisionedAgreement(
+    'ServiceFunction',
+    'provisionedConcurrency',
+    props.provisionedConcurrency,
+    'provisionedScaling',
+    props.provisionedScaling,
+  );
+  if (props.deployment) validateDeploymentOptions('ServiceFunction', props.deployment, 'deployment.');
   const [reservedProp, reserved] =
     props.reservedConcurrentExecutions !== undefined
       ? ['reservedConcurrentExecutions', props.reservedConcurrentExecutions]
@@ -354,6 +402,15 @@ function validate(props: ServiceFunctionProps): void {
       'ServiceFunction',
       'provisionedConcurrency',
       props.provisionedConcurrency,
+      `must not exceed ${reservedProp} (${reserved})`,
+    );
+  }
+  const maxCapacity = props.provisionedScaling?.maxCapacity;
+  if (maxCapacity !== undefined && reserved !== undefined && maxCapacity > reserved) {
+    fail(
+      'ServiceFunction',
+      'provisionedScaling.maxCapacity',
+      maxCapacity,
       `must not exceed ${reservedProp} (${reserved})`,
     );
   }
