@@ -3,13 +3,14 @@
  * and prints one `ALARM` line when an alarm would fire and one `OK` line when it recovers.
  *
  * Simplified from CloudWatch (documented in the README's Offline section):
- * - windows slide: every evaluation (each second) reads the last `EvaluationPeriods` periods ending now,
- *   not periods aligned on the minute, and the edges are as precise as the series' buckets (a 60th of a period);
+ * - windows slide: each evaluation (every 60th of the period, from 1 s to 1 min) reads the last
+ *   `EvaluationPeriods` periods ending now, not periods aligned on the minute, and their edges are as precise as
+ *   the series' buckets (a 60th of the shortest period read, or a 720th of the longest window);
  * - a period without a datapoint counts as not breaching unless `TreatMissingData` is `breaching`; only when no
  *   period has data does `TreatMissingData` decide alone (`notBreaching`: OK, `ignore`: unchanged, `missing`:
  *   INSUFFICIENT_DATA);
  * - every alarm starts OK (not INSUFFICIENT_DATA), and OK ↔ INSUFFICIENT_DATA changes are not printed;
- * - percentiles come from a log-scale histogram (±2.5%);
+ * - percentiles (`p99`) and percentile ranks (`PR(:1000)`) come from a log-scale histogram (±2.5%);
  * - alarms whose metrics the runtime does not observe, anomaly detection alarms, and composite alarms that
  *   depend on them are listed once at start-up as not evaluated locally.
  */
@@ -25,7 +26,7 @@ import { alarmsOf, evaluateRule, parseRule } from './composite-rule';
 import type { LocalMetrics } from './local-metrics';
 import type { MathNode, MathValue } from './metric-math';
 import { evaluateMath, idsOf, parseMath } from './metric-math';
-import { isSupportedStatistic, percentileOf, statisticOf } from './metric-series';
+import { isSupportedStatistic, needsHistogram, statisticOf } from './metric-series';
 
 /** Options of {@link AlarmEvaluator}. */
 export interface AlarmEvaluatorOptions {
@@ -58,6 +59,10 @@ interface Evaluated {
 
 interface EvaluatedMetricAlarm extends Evaluated {
   readonly definition: MetricAlarmDefinition;
+  /** How often it is evaluated, ms: a 60th of its period, from 1 s to 1 min (CloudWatch: every minute). */
+  readonly everyMs: number;
+  /** When it is evaluated next (epoch ms). */
+  nextAt: number;
   /** What the alarm watches (its description, else the local function, API, queue or pipe). */
   readonly subject: string;
   /** The returned value over the window (from, to]. */
@@ -170,7 +175,10 @@ export class AlarmEvaluator {
     return lines;
   }
 
-  /** Evaluates every alarm at `now` and prints what changed to or from ALARM. */
+  /**
+   * Evaluates the alarms due at `now` (each every 60th of its period, from 1 s to 1 min; composites each time)
+   * and prints what changed to or from ALARM.
+   */
   evaluate(now: number = this.clock()): void {
     for (const alarm of this.metricAlarms) this.evaluateMetricAlarm(alarm, now);
     for (const composite of this.composites) {
@@ -233,7 +241,7 @@ export class AlarmEvaluator {
         source.gauge,
         definition.periodSeconds,
         windowSeconds,
-        percentileOf(query.statistic) !== undefined,
+        needsHistogram(query.statistic),
       );
     }
     const periodOf = (id: string) => {
@@ -276,6 +284,8 @@ export class AlarmEvaluator {
           : 'metric math',
       state: 'OK',
       quiet: false,
+      everyMs: Math.min(60_000, Math.max(1_000, (definition.periodSeconds * 1000) / 60)),
+      nextAt: 0,
       subject: definition.description ?? firstSource?.subject ?? definition.name,
       valueIn,
       returnedQuery,
@@ -332,6 +342,8 @@ export class AlarmEvaluator {
   }
 
   private evaluateMetricAlarm(alarm: EvaluatedMetricAlarm, now: number): void {
+    if (now < alarm.nextAt) return;
+    alarm.nextAt = now + alarm.everyMs;
     const { definition } = alarm;
     const periodMs = definition.periodSeconds * 1000;
     let breaching = 0;

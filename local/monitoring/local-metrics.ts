@@ -53,7 +53,9 @@ export interface LocalMetricsOptions {
 
 /** What an alarm asks of a series: its periods and windows decide the bucket width and how much is kept. */
 interface Requirement {
-  bucketMs: number;
+  /** The shortest period read, ms. */
+  periodMs: number;
+  /** The longest window read, ms. */
   windowMs: number;
   percentiles: boolean;
   gauge: boolean;
@@ -174,8 +176,9 @@ export class LocalMetrics {
   }
 
   /**
-   * Keeps the series `key` for an alarm reading periods of `periodSeconds` over `windowSeconds`: the series'
-   * buckets are a 60th of the shortest period (1 s to 1 min) and it keeps the longest window.
+   * Keeps the series `key` for an alarm reading periods of `periodSeconds` over `windowSeconds`. The series keeps
+   * the longest window asked in buckets of a 60th of the shortest period, or of a 720th of the longest window
+   * when that is more (at most 722 buckets for windows of hours), from 1 s to 1 min.
    */
   require(
     key: string,
@@ -184,13 +187,17 @@ export class LocalMetrics {
     windowSeconds: number,
     percentiles: boolean,
   ): void {
-    const bucketMs = Math.min(60_000, Math.max(1_000, Math.floor((periodSeconds * 1000) / 60)));
     const requirement = this.requirements.get(key);
     if (!requirement) {
-      this.requirements.set(key, { bucketMs, windowMs: windowSeconds * 1000, percentiles, gauge });
+      this.requirements.set(key, {
+        periodMs: periodSeconds * 1000,
+        windowMs: windowSeconds * 1000,
+        percentiles,
+        gauge,
+      });
       return;
     }
-    requirement.bucketMs = Math.min(requirement.bucketMs, bucketMs);
+    requirement.periodMs = Math.min(requirement.periodMs, periodSeconds * 1000);
     requirement.windowMs = Math.max(requirement.windowMs, windowSeconds * 1000);
     requirement.percentiles ||= percentiles;
   }
@@ -199,7 +206,11 @@ export class LocalMetrics {
   seal(): void {
     for (const [key, requirement] of this.requirements) {
       if (this.series.has(key)) continue;
-      const series = new MetricSeries(requirement);
+      const bucketMs = Math.min(
+        60_000,
+        Math.max(1_000, Math.floor(requirement.periodMs / 60), Math.floor(requirement.windowMs / 720)),
+      );
+      const series = new MetricSeries({ ...requirement, bucketMs });
       this.series.set(key, series);
       const [kind, ...rest] = key.split(':');
       const metricName = rest.pop()!;

@@ -50,6 +50,18 @@ export class LogHistogram {
     }
     return max;
   }
+
+  /**
+   * How many values are in (`lower`, `upper`] (either bound may be left out); a value in the bucket of a bound
+   * counts as at or below it (±2.5%).
+   */
+  countWithin(lower: number | undefined, upper: number | undefined): number {
+    const first = lower === undefined ? 0 : bucketOf(lower) + 1;
+    const last = upper === undefined ? BUCKETS - 1 : bucketOf(upper);
+    let count = 0;
+    for (let i = first; i <= last; i++) count += this.counts[i];
+    return count;
+  }
 }
 
 function bucketOf(value: number): number {
@@ -159,8 +171,9 @@ export class MetricSeries {
 }
 
 /**
- * A CloudWatch statistic of an aggregate: `SampleCount`, `Sum`, `Average`, `Minimum`, `Maximum` or a percentile
- * `pNN` / `pNN.N`; undefined when there is no datapoint. Throws for a statistic it does not compute.
+ * A CloudWatch statistic of an aggregate: `SampleCount`, `Sum`, `Average`, `Minimum`, `Maximum`, a percentile
+ * `pNN` / `pNN.N` or a percentile rank `PR(a:b)`; undefined when there is no datapoint. Throws for a statistic
+ * it does not compute.
  */
 export function statisticOf(statistic: string, aggregate: Aggregate | undefined): number | undefined {
   if (!aggregate) return undefined;
@@ -177,10 +190,30 @@ export function statisticOf(statistic: string, aggregate: Aggregate | undefined)
       return aggregate.max;
     default: {
       const percent = percentileOf(statistic);
-      if (percent === undefined) throw new Error(`statistic ${statistic} is not computed locally`);
-      return aggregate.histogram?.percentile(percent);
+      if (percent !== undefined) return aggregate.histogram?.percentile(percent);
+      const rank = percentileRankOf(statistic);
+      if (!rank || !aggregate.histogram) throw new Error(`statistic ${statistic} is not computed locally`);
+      return (100 * aggregate.histogram.countWithin(rank.lower, rank.upper)) / aggregate.count;
     }
   }
+}
+
+/**
+ * `PR(:1000)` → values at most 1000; `PR(10:1000)` → above 10 and at most 1000 (absolute bounds only, as
+ * CloudWatch's percentile rank takes them); undefined for anything else.
+ */
+export function percentileRankOf(statistic: string): { lower?: number; upper?: number } | undefined {
+  const match = /^PR\(\s*(-?[\d.]+)?\s*:\s*(-?[\d.]+)?\s*\)$/i.exec(statistic);
+  if (!match || (match[1] === undefined && match[2] === undefined)) return undefined;
+  return {
+    ...(match[1] !== undefined ? { lower: Number(match[1]) } : {}),
+    ...(match[2] !== undefined ? { upper: Number(match[2]) } : {}),
+  };
+}
+
+/** Whether a statistic needs the values' distribution (a percentile or a percentile rank). */
+export function needsHistogram(statistic: string): boolean {
+  return percentileOf(statistic) !== undefined || percentileRankOf(statistic) !== undefined;
 }
 
 /** `p99` → 99, `p99.9` → 99.9; undefined for anything else. */
@@ -192,7 +225,6 @@ export function percentileOf(statistic: string): number | undefined {
 /** Whether the local evaluator computes `statistic`. */
 export function isSupportedStatistic(statistic: string): boolean {
   return (
-    ['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'].includes(statistic) ||
-    percentileOf(statistic) !== undefined
+    ['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'].includes(statistic) || needsHistogram(statistic)
   );
 }

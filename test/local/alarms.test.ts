@@ -186,6 +186,8 @@ describe('local alarms: thresholds, windows and recovery', () => {
     expect(lines).toEqual([]);
     at(5);
     await depth(DLQ_URL, 2);
+    // The next evaluation (every second for a 1-minute period) sees it.
+    at(6);
     expect(lines).toEqual([
       `ALARM  ${STACK}/Service/ServicestockresultsDeadLetterAlarm  orders stock-results: messages failed 5 times and wait in the dead-letter queue: 2 messages visible in 1 min (threshold ≥ 1)  → would notify: Shop local alarms`,
     ]);
@@ -265,7 +267,8 @@ describe('local alarms: thresholds, windows and recovery', () => {
     local.onInvocation(POST_ORDERS, 2500, undefined);
     local.onInvocation(POST_ORDERS, 2600, undefined);
     local.onApiResponse('orders', 502, 2600);
-    at(2);
+    // A 5-minute period is evaluated every 5 s.
+    at(7);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
       /^ALARM {2}Shop-local-Orders\/Service\/PostOrdersDurationP99 {2}orders: POST \/orders: Duration p99 2\d{3} ms in 5 min \(threshold > 1000\)/,
@@ -289,7 +292,7 @@ describe('local alarms: thresholds, windows and recovery', () => {
     at(1);
     expect(lines).toEqual([]);
     local.onPipeBatch(PIPE, { records: 2, failed: 1 });
-    at(2);
+    at(7);
     expect(lines).toEqual([
       `ALARM  ${STACK}/Service/ServiceOutboxFailureAlarm  The outbox pipe of shop.orders failed to deliver events: 1 failed execution in 5 min (threshold ≥ 1)  → would notify: Shop local alarms`,
     ]);
@@ -391,6 +394,55 @@ describe('local alarms: what is not evaluated, composites and actions', () => {
     expect(local.evaluator.stateOf(arn('BurnLong'))).toBe('ALARM');
   });
 
+  it('evaluates latency burn-rate windows on the percentile rank PR(:1000), as the SLO construct writes them', () => {
+    const window = (id: string, seconds: number, label: string) =>
+      metricAlarm(id, {
+        AlarmName: `Shop-local-orders-SLO-latency-burn-rate-${label}`,
+        Namespace: undefined,
+        MetricName: undefined,
+        Statistic: undefined,
+        Period: undefined,
+        Threshold: 14.4,
+        AlarmActions: [],
+        Metrics: [
+          { Id: 'expr_1', Expression: `((100 - within_${label}) / 100) / 0.01`, ReturnData: true },
+          {
+            Id: `within_${label}`,
+            ReturnData: false,
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/ApiGateway',
+                MetricName: 'Latency',
+                Dimensions: [
+                  { Name: 'ApiName', Value: 'Shop-local-orders' },
+                  { Name: 'Stage', Value: 'v1' },
+                ],
+              },
+              Period: seconds,
+              Stat: 'PR(:1000)',
+            },
+          },
+        ],
+      });
+    const arn = (id: string) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${STACK}-${id}`;
+    const page = resource('AWS::CloudWatch::CompositeAlarm', 'LatencyPage', {
+      AlarmName: 'Shop-local-orders-SLO-latency-burn-rate-1h-5m',
+      AlarmRule: `(ALARM("${arn('Long')}") AND ALARM("${arn('Short')}"))`,
+      AlarmActions: [TOPIC_ARN],
+    });
+    const { local, lines, at } = harness(window('Long', 3600, '1h'), window('Short', 300, '5m'), page);
+    for (let i = 0; i < 97; i++) local.onApiResponse('orders', 200, 120);
+    for (let i = 0; i < 3; i++) local.onApiResponse('orders', 200, 1500);
+    at(1);
+    // 3% slow: a burn rate of 3, under 14.4.
+    expect(lines).toEqual([]);
+    for (let i = 0; i < 30; i++) local.onApiResponse('orders', 200, 2000);
+    at(61);
+    expect(lines).toEqual([
+      'ALARM  Shop-local-orders-SLO-latency-burn-rate-1h-5m  composite alarm: its rule holds (in ALARM: Shop-local-orders-SLO-latency-burn-rate-1h, Shop-local-orders-SLO-latency-burn-rate-5m)  → would notify: Shop local alarms',
+    ]);
+  });
+
   it('names what would be notified, and says when actions are disabled', () => {
     const disabled = metricAlarm('Disabled', {
       Namespace: 'AWS/Lambda',
@@ -473,6 +525,11 @@ describe('local alarms: the parts', () => {
     expect(histogram.percentile(50)).toBeGreaterThanOrEqual(500);
     expect(histogram.percentile(50)).toBeLessThanOrEqual(525);
     expect(histogram.percentile(100)).toBe(1000);
+    // 990 values at most 990 (the bucket of a bound counts as within it: ±2.5%).
+    expect(histogram.countWithin(undefined, 990)).toBeGreaterThanOrEqual(990);
+    expect(histogram.countWithin(undefined, 990)).toBeLessThanOrEqual(1000);
+    expect(histogram.countWithin(500, undefined)).toBeLessThanOrEqual(500);
+    expect(histogram.countWithin(500, undefined)).toBeGreaterThanOrEqual(475);
   });
 
   it('evaluates the metric math alarms use, with missing datapoints', () => {
