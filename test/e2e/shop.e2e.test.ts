@@ -184,6 +184,30 @@ describe('the shop, end to end on the local runtime', () => {
     });
   }, 60_000);
 
+  it("enforces the orders service's maxLinesPerOrder setting (local: 10), served from AppConfig", async () => {
+    // The limit is the environment's configuration (lib/config/environments.ts → the settings profile the
+    // template deploys), read by POST /orders through kit/config from the runtime's AppConfig Data.
+    const line = (i: number) => ({ sku: `SKU-E2E-L${i}`, quantity: 1 });
+    const before = (await itemsOf('orders')).length;
+    const eleven = await call('POST', '/orders/orders', customer, {
+      lines: Array.from({ length: 11 }, (_, i) => line(i)),
+    });
+    expect(eleven.status).toBe(422);
+    expect(eleven.body.error).toMatchObject({
+      code: 'TOO_MANY_ORDER_LINES',
+      message: 'An order may have at most 10 lines; this one has 11',
+    });
+    expect((await itemsOf('orders')).length).toBe(before);
+    const ten = await call('POST', '/orders/orders', customer, {
+      lines: Array.from({ length: 10 }, (_, i) => line(i)),
+    });
+    expect(ten.status).toBe(201);
+    expect(
+      lines.some((l) => l.includes('AppConfig Data served by the runtime') && l.includes('/settings')),
+    ).toBe(true);
+    expect(lines.filter((l) => l.includes('[appconfig]') || /DENIED.*appconfig/.test(l))).toEqual([]);
+  }, 60_000);
+
   it('compensates: cancelling a confirmed order releases its reserved stock', async () => {
     expect((await call('PUT', '/inventory/inventory/SKU-E2E-5', admin, { available: 4 })).status).toBe(200);
     const placed = await call('POST', '/orders/orders', customer, {
