@@ -77,10 +77,20 @@ export class PipeMonitoring extends Monitoring {
         }),
         new cloudwatch.GraphWidget({
           title: 'Duration p99',
-          width: 8,
+          width: 4,
           height: 6,
           left: [this.metric('Duration', 'p99')],
         }),
+        ...(this.props.alarms?.length
+          ? [
+              new cloudwatch.AlarmStatusWidget({
+                title: `${this.props.title} alarms`,
+                width: 4,
+                height: 6,
+                alarms: this.props.alarms,
+              }),
+            ]
+          : []),
       ),
     ];
   }

@@ -196,7 +196,10 @@ export class ServiceMonitoring extends Construct {
     this.serviceName = props.serviceName;
     this.platform = props.platform;
     this.apiName = props.api.restApiName;
-    this.stageName = props.api.deploymentStage.stageName;
+    // The stage's name as written (not a reference), so other stacks' dashboards can name it too.
+    this.stageName =
+      (props.api.deploymentStage.node.defaultChild as apigateway.CfnStage).stageName ??
+      props.api.deploymentStage.stageName;
     this.timing = alarmTiming(SERVICE, 'alarmTiming', props.alarmTiming);
     for (const key of [
       'maxFunctionErrors',
