@@ -91,7 +91,9 @@ const CONFIG_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
  * ({@link environmentVariables}) and read access to exactly these profiles ({@link grantRead}).
  */
 export class ServiceConfiguration extends Construct {
+  /** The service's AppConfig application. */
   public readonly application: appconfig.Application;
+  /** The AppConfig environment the profiles are deployed to. */
   public readonly environment: appconfig.Environment;
   /** The feature flags profile (when there are flags). */
   public readonly featureFlagsProfile?: appconfig.HostedConfiguration;

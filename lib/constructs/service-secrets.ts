@@ -31,7 +31,9 @@ export interface ServiceSecretDefinition {
 export interface ServiceSecretsProps {
   /** Service name (secrets are named `{appName}/{envName}/{serviceName}/{name}`). */
   readonly serviceName: string;
+  /** Application name of the platform. */
   readonly appName: string;
+  /** Environment name of the platform. */
   readonly envName: string;
   /** The secrets. */
   readonly secrets: ServiceSecretDefinition[];
