@@ -20,19 +20,27 @@ export class LogHistogram {
   total = 0;
   /** The largest value added. */
   max = -Infinity;
+  /** The lowest and highest buckets used: values cluster, and the loops stay within them. */
+  private low = BUCKETS;
+  private high = -1;
 
   /** Adds one value (at most zero and below 0.001 share the first bucket). */
   add(value: number): void {
-    this.counts[bucketOf(value)]++;
+    const bucket = bucketOf(value);
+    this.counts[bucket]++;
     this.total++;
     if (value > this.max) this.max = value;
+    if (bucket < this.low) this.low = bucket;
+    if (bucket > this.high) this.high = bucket;
   }
 
   /** Adds every value of `other`. */
   merge(other: LogHistogram): void {
-    for (let i = 0; i < BUCKETS; i++) this.counts[i] += other.counts[i];
+    for (let i = other.low; i <= other.high; i++) this.counts[i] += other.counts[i];
     this.total += other.total;
     if (other.max > this.max) this.max = other.max;
+    if (other.low < this.low) this.low = other.low;
+    if (other.high > this.high) this.high = other.high;
   }
 
   /**
@@ -44,7 +52,7 @@ export class LogHistogram {
     if (this.total === 0) return undefined;
     const rank = Math.max(1, Math.ceil((percent / 100) * this.total));
     let seen = 0;
-    for (let i = 0; i < BUCKETS; i++) {
+    for (let i = this.low; i <= this.high; i++) {
       seen += this.counts[i];
       if (seen >= rank) return Math.min(max, i === 0 ? SMALLEST : SMALLEST * GROWTH ** i);
     }
@@ -56,8 +64,8 @@ export class LogHistogram {
    * counts as at or below it (±2.5%).
    */
   countWithin(lower: number | undefined, upper: number | undefined): number {
-    const first = lower === undefined ? 0 : bucketOf(lower) + 1;
-    const last = upper === undefined ? BUCKETS - 1 : bucketOf(upper);
+    const first = Math.max(this.low, lower === undefined ? 0 : bucketOf(lower) + 1);
+    const last = Math.min(this.high, upper === undefined ? BUCKETS - 1 : bucketOf(upper));
     let count = 0;
     for (let i = first; i <= last; i++) count += this.counts[i];
     return count;
