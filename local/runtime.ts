@@ -460,7 +460,9 @@ class Runtime implements LocalRuntime {
       const appConfigEndpoint = await appConfigData?.start();
       if (appConfigData) {
         stops.unshift(() => appConfigData.stop());
-        this.step(`AppConfig Data served by the runtime at ${appConfigEndpoint}: ${appConfigData.describe()}`);
+        this.step(
+          `AppConfig Data served by the runtime at ${appConfigEndpoint}: ${appConfigData.describe()}`,
+        );
       }
 
       const runner = new FunctionRunner(system.functions, emulator, {
