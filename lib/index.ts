@@ -28,3 +28,4 @@ export * from './constructs/security-checks';
 // The contract types the construct props name (`events`, `publishes`); contracts themselves come from
 // `cdk-microservices/contracts`.
 export type { DataOf, EventContract } from '../functions/shared/events/contract';
+export * from './constructs/monitoring';

@@ -8,6 +8,7 @@ import type { DeploymentOptions } from './deployment';
 import type { EventSubscriptionProps } from './event-subscription';
 import type { ServiceFrontDoorOptions } from './front-door';
 import type { PartnerPlan } from './partner-access';
+import type { ServiceMonitoringOptions } from './monitoring/service-monitoring';
 import type { IPlatform } from './platform';
 import type { AccessMode, RouteProps, ThrottleSettings } from './route';
 import type { ServiceApiOverrides } from './service-api';
@@ -193,4 +194,11 @@ export interface MicroserviceProps {
    * @default - no CodeDeploy: aliases move to new versions at once
    */
   readonly deployment?: DeploymentOptions;
+  /**
+   * Monitoring: a dashboard, alarms to the platform's destinations, availability and latency SLOs with burn-rate
+   * alarms, and saved Logs Insights queries (see {@link ServiceMonitoring}); on unless `enabled: false`, every
+   * threshold tunable.
+   * @default - on, with the defaults of {@link ServiceMonitoringOptions}
+   */
+  readonly monitoring?: ServiceMonitoringOptions;
 }

@@ -35,6 +35,7 @@ import { RegistryEntries, ServiceRegistry } from './service-registry';
 import type { ServiceTableGrants } from './service-table';
 import { serviceData } from './service-table';
 import { TransactionalOutbox } from './transactional-outbox';
+import { ServiceMonitoring } from './monitoring/service-monitoring';
 import { fail, invalid } from './validation';
 import { grantServiceCall } from './service-call-grant';
 
@@ -103,6 +104,8 @@ export class Microservice extends Construct implements IMicroservice {
   public readonly frontDoorMapping?: apigateway.CfnBasePathMapping;
   /** The service's URL behind the front door, e.g. `https://api.example.com/orders/` (present with `frontDoor`). */
   public readonly frontDoorUrl?: string;
+  /** Dashboard, alarms, SLOs and saved log queries (absent with `monitoring.enabled: false`). */
+  public readonly monitoring?: ServiceMonitoring;
 
   private readonly props: MicroserviceProps;
   private readonly routeSet: RouteSet;
@@ -192,6 +195,16 @@ export class Microservice extends Construct implements IMicroservice {
       this.frontDoorUrl = url;
       this.registry.addParameterOnlyEntry(FRONT_DOOR_URL_KEY, url);
     }
+    if (props.monitoring?.enabled ?? true) {
+      this.monitoring = new ServiceMonitoring(this, 'Monitoring', {
+        ...props.monitoring,
+        serviceName: props.serviceName,
+        platform,
+        api: this.api,
+        table: this.table,
+        accessLogGroup: this.accessLogGroup,
+      });
+    }
     if (publishes.length > 0) {
       this.outbox = new TransactionalOutbox(this, 'Outbox', {
         table: this.table,
@@ -204,6 +217,7 @@ export class Microservice extends Construct implements IMicroservice {
         dataProtection,
         logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       });
+      this.monitoring?.addOutbox(this.outbox);
     }
     (props.routes ?? []).forEach((route, i) => this.addRouteAs(route, `routes[${i}]`));
     (props.subscriptions ?? []).forEach(({ id: subscriptionId, ...options }, i) =>
@@ -288,6 +302,7 @@ export class Microservice extends Construct implements IMicroservice {
       },
     });
     this.functions[route.id] = fn;
+    this.monitoring?.addFunction(route.id, fn);
     this.grantConfiguration(fn, route.id);
     for (const call of route.calls ?? []) grantServiceCall(fn, this.callee(call), call);
     this.tableGrants.access(fn, route.tableAccess ?? AccessMode.NONE);
@@ -326,6 +341,7 @@ export class Microservice extends Construct implements IMicroservice {
     this.tableGrants.access(consumer.consumer, tableAccess ?? AccessMode.READ_WRITE);
     this.grantConfiguration(consumer.consumer, id);
     this.subscriptions[id] = consumer;
+    this.monitoring?.addSubscription(id, consumer);
     this.registry.addParameterOnlyEntry(`function/${id}`, consumer.consumer.function.functionName);
     return consumer;
   }
@@ -421,7 +437,9 @@ export class Microservice extends Construct implements IMicroservice {
     if (secrets) {
       this.node.addValidation({
         validate: () =>
-          secrets.unknownReaders(new Set([...Object.keys(this.functions), ...Object.keys(this.subscriptions)])),
+          secrets.unknownReaders(
+            new Set([...Object.keys(this.functions), ...Object.keys(this.subscriptions)]),
+          ),
       });
     }
     return { configuration, secrets };

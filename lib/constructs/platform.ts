@@ -12,6 +12,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import { ApiGatewayAccount } from './api-gateway-account';
+import type { PlatformMonitoringOptions } from './monitoring/platform-dashboard';
+import { PlatformDashboard } from './monitoring/platform-dashboard';
 import { DataProtection, removalPolicyFor } from './data-protection';
 import { packagedHandler } from './package-paths';
 import { RegistryEntries, ServiceRegistry } from './service-registry';
@@ -238,6 +240,12 @@ export interface PlatformProps {
    * @default true
    */
   readonly configureApiGatewayAccount?: boolean;
+  /**
+   * Monitoring: the platform dashboard with every service side by side, alarms on the Cognito trigger, saved
+   * log queries across services (see {@link PlatformDashboard}).
+   * @default - on, showing the services of this app found at synth
+   */
+  readonly monitoring?: PlatformMonitoringOptions;
 }
 
 /**
@@ -283,6 +291,8 @@ export class Platform extends Construct implements IPlatform {
   public readonly webAclArn: string;
   /** The platform's registry entries (`/{app}/{env}/platform/...`). */
   public readonly registry: RegistryEntries;
+  /** The platform dashboard and the Cognito trigger's alarms (absent with `monitoring.enabled: false`). */
+  public readonly monitoring?: PlatformDashboard;
 
   constructor(scope: Construct, id: string, props: PlatformProps) {
     super(scope, id);
@@ -575,6 +585,15 @@ export class Platform extends Construct implements IPlatform {
     this.webAclArn = this.webAcl.attrArn;
 
     if (props.configureApiGatewayAccount ?? true) new ApiGatewayAccount(this, 'ApiGatewayAccount');
+
+    if (props.monitoring?.enabled ?? true) {
+      this.monitoring = new PlatformDashboard(this, 'Monitoring', {
+        platform: this,
+        services: props.monitoring?.services,
+        cognitoTrigger: this.tokenCustomizer.function,
+        alarmTiming: props.monitoring?.alarmTiming,
+      });
+    }
 
     // --- Service registry -------------------------------------------------------------------------
     this.namespace = new servicediscovery.HttpNamespace(this, 'Namespace', {
