@@ -6,6 +6,35 @@ const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/** How each function's `live` alias moves to a new version (CodeDeploy); see `TrafficShift`. */
+const Deployment = z
+  .strictObject({
+    strategy: z.enum(['CANARY', 'LINEAR', 'ALL_AT_ONCE']),
+    /** Traffic share of the canary, or of each linear step (CANARY and LINEAR). */
+    percentage: z.number().int().min(1).max(99).optional(),
+    /** Minutes before the rest (CANARY) or between steps (LINEAR). */
+    intervalMinutes: z.number().int().min(1).max(2880).optional(),
+  })
+  .refine(
+    (d) => d.strategy === 'ALL_AT_ONCE' || (d.percentage !== undefined && d.intervalMinutes !== undefined),
+    {
+      message: 'CANARY and LINEAR need percentage and intervalMinutes',
+      path: ['strategy'],
+    },
+  );
+
+/** Provisioned concurrency with target-tracking auto scaling for the latency-critical routes. */
+const ProvisionedScaling = z
+  .strictObject({
+    minCapacity: z.number().int().min(1).max(100000),
+    maxCapacity: z.number().int().min(1).max(100000),
+    utilizationTarget: z.number().min(0.1).max(0.9),
+  })
+  .refine((p) => p.minCapacity <= p.maxCapacity, {
+    message: 'at least minCapacity',
+    path: ['maxCapacity'],
+  });
+
 /** Typed, validated configuration of one environment of the reference system. */
 export const EnvironmentConfigSchema = z
   .strictObject({
@@ -69,6 +98,10 @@ export const EnvironmentConfigSchema = z
         'an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ops-alerts',
       )
       .optional(),
+    /** Safe rollouts through CodeDeploy; omit to deploy at once (no deployment groups). */
+    deployment: Deployment.optional(),
+    /** Provisioned concurrency auto scaling of the routes marked latency-critical; omit for none. */
+    latencyCriticalScaling: ProvisionedScaling.optional(),
   })
   .refine((c) => c.wafSigV4RateLimitPer5Minutes >= c.wafRateLimitPer5Minutes, {
     message: 'at least wafRateLimitPer5Minutes',
@@ -123,6 +156,10 @@ export const ENVIRONMENTS: Record<string, unknown> = {
     threatProtection: true,
     wafRateLimitPer5Minutes: 5000,
     wafSigV4RateLimitPer5Minutes: 200_000,
+    // Each function's live alias takes 10% of the traffic for 5 minutes, then the rest; its alarms roll it back.
+    deployment: { strategy: 'CANARY', percentage: 10, intervalMinutes: 5 },
+    // POST /orders (checkout, which also calls users) keeps 2-20 warm environments, scaled at 70% in use.
+    latencyCriticalScaling: { minCapacity: 2, maxCapacity: 20, utilizationTarget: 0.7 },
   },
 };
 

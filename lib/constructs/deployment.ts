@@ -166,7 +166,7 @@ export interface SafeDeploymentProps extends DeploymentOptions {
   readonly alias: lambda.Alias;
   /** The function's timeout, from which the default `maxP99Duration` follows. */
   readonly timeout: Duration;
-  /** Names the function in alarm descriptions, e.g. `orders post-orders`. */
+  /** Names the function in alarm descriptions, e.g. `orders: POST /orders`. */
   readonly label: string;
 }
 
@@ -244,7 +244,7 @@ export class SafeDeployment extends Construct {
     for (const alarm of [this.errorsAlarm, this.latencyAlarm]) {
       alarm.addAlarmAction(...(props.alarmActions ?? []));
       // The alarms watch the new version before CloudFormation asks CodeDeploy to move the alias to it.
-      (alias.node.defaultChild as CfnResource).addDependency(alarm.node.defaultChild as CfnResource);
+      (alias.node.defaultChild as CfnResource).addResourceDependency(alarm.node.defaultChild as CfnResource);
     }
 
     const { application, role } = codeDeployOf(this);

@@ -279,7 +279,10 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
         ...props.deployment,
         alias: this.liveAlias,
         timeout: this.function.timeout ?? Duration.seconds(3),
-        label: `${props.serviceName} ${id}`,
+        // The function's description, e.g. `orders: POST /orders`, names it in the alarm descriptions.
+        label:
+          (this.function.node.defaultChild as lambda.CfnFunction).description ??
+          `${props.serviceName}: ${id}`,
       });
     }
 

@@ -53,6 +53,8 @@ export function ordersService(config: EnvironmentConfig): ServiceDefinition {
         tableAccess: AccessMode.READ_WRITE,
         requestSchema: RequestSchema.fromZod(PlaceOrderInput),
         calls: [ServiceCall.to('users', HttpMethod.GET, '/customers/*')],
+        // Latency-critical (checkout): warm environments that scale with demand, where configured (prod).
+        provisionedScaling: config.latencyCriticalScaling,
       },
       {
         method: HttpMethod.GET,
