@@ -21,7 +21,12 @@ import { fixed, kb, median, percentile } from './stats';
 const ROOT = path.join(__dirname, '..');
 /** Inside the repository: default bundles leave the SDK external, resolved from node_modules as Lambda's runtime would. */
 const WORK = path.join(ROOT, 'bench', '.work', 'bundles');
-const SIZE_BUDGET = 400 * 1024;
+/**
+ * Re-set from measurement when Powertools Tracer came back (issue 14): the heaviest bundle measured 457.6 KB
+ * (orders, with the tracer's +115.5 KB and the runtime-configuration client), plus 5% headroom. See
+ * docs/PERFORMANCE.md, "Tracing with Powertools Tracer".
+ */
+const SIZE_BUDGET = 480 * 1024;
 const LOAD_BUDGET = 0.65;
 
 interface FunctionUnderTest {
