@@ -2,7 +2,7 @@
  * The runtime kit (`cdk-microservices/kit`): what every handler of a service uses. HTTP routes
  * ({@link httpRoute}), event consumers ({@link eventConsumer}, {@link on}), outbox transactions
  * ({@link DomainTransaction}), the service client with retries and a circuit breaker ({@link ServiceClient}),
- * the Powertools singletons ({@link logger}, {@link metrics}), tracing, and the transport-free errors (which
+ * the Powertools singletons ({@link logger}, {@link metrics}, {@link tracer}), tracing, and the transport-free errors (which
  * {@link httpRoute} maps to HTTP answers).
  *
  * Each area is also its own entry point (`cdk-microservices/kit/http`, `/kit/events`, `/kit/errors`,
