@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
 import { loadEnvironmentConfig } from '../lib/config/environments';
+import { addPipeline } from '../lib/stacks/pipeline-stack';
 import { addSecurityChecks, createShopSystem } from '../lib/stacks/shop-system';
 
 const app = new App();
@@ -13,4 +14,6 @@ for (const key of ['account', 'region', 'externalAlarmTopicArn']) {
   if (value !== undefined) overrides[key] = String(value);
 }
 createShopSystem(app, loadEnvironmentConfig(envName, overrides));
+// The delivery pipeline (`Shop-Pipeline`), only when the `pipeline` context key is set (see README, "Pipeline").
+addPipeline(app);
 addSecurityChecks(app);
