@@ -27,7 +27,7 @@ import type { EmulatorEndpoint, LocalSystem } from './model';
 import { OutboxPipe } from './outbox-pipe';
 import { AppConfigDataStandIn } from './appconfig-data';
 import { Enforcement, ENFORCE_VARIABLE, enforcementFromEnvironment } from './iam/enforcement';
-import { LocalAlarms } from './monitoring/local-alarms';
+import { ALARM_TYPES, LocalAlarms } from './monitoring/local-alarms';
 import { SIMULATOR_PACKAGE, simulatorInstalled } from './iam/simulator';
 import { provision } from './provisioner';
 import { systemChanges } from './provisioner/changes';
@@ -412,7 +412,8 @@ class Runtime implements LocalRuntime {
         await provision(assembly.dir, this.emulator, {
           apiBaseUrl: this.apiUrl,
           log: (line) => this.step(line),
-          ...(this.enforce ? { enforcedTypes: ENFORCED_TYPES } : {}),
+          // Alarms are evaluated (local/monitoring), not "not emulated".
+          enforcedTypes: this.enforce ? new Set([...ENFORCED_TYPES, ...ALARM_TYPES]) : ALARM_TYPES,
         }),
       );
     }

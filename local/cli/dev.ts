@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { endpointOf } from '../emulator';
 import type { EarlySynth } from './cdk-app';
 import type { LocalRuntime } from '../runtime';
+import { ALARM_TYPES } from '../monitoring/local-alarms';
 import { ENFORCED_TYPES, startLocalRuntime } from '../runtime';
 import type { RuntimeInfo } from '../token';
 import { RUNTIME_INFO_FILE } from '../token';
@@ -113,7 +114,7 @@ export function summary(runtime: LocalRuntime, appDir: string): string[] {
   }
   // With enforcement on, IAM, KMS, resource policies and web ACLs are evaluated, not ignored.
   const notEmulated = runtime.system.notEmulated.filter(
-    (n) => !(runtime.enforcement && ENFORCED_TYPES.has(n.type)),
+    (n) => !(runtime.enforcement && ENFORCED_TYPES.has(n.type)) && !ALARM_TYPES.has(n.type),
   );
   if (notEmulated.length > 0) {
     lines.push('', `Not emulated locally: ${notEmulated.map((n) => `${n.type} (${n.count})`).join(', ')}`);

@@ -155,8 +155,8 @@ function metricAlarmOf(resource: ResolvedResource): MetricAlarmDefinition {
     (returnedQuery?.kind === 'metric' ? returnedQuery.periodSeconds : returnedQuery?.periodSeconds) ??
     Math.max(60, ...queries.map((q) => (q.kind === 'metric' ? q.periodSeconds : (q.periodSeconds ?? 0))));
   const comparison = Object.values(Comparison).find((c) => c === p.ComparisonOperator);
-  if (!comparison) problems.push(`the comparison ${String(p.ComparisonOperator)} (anomaly detection)`);
-  if (p.ThresholdMetricId !== undefined) problems.push('an anomaly detection band (ThresholdMetricId)');
+  if (!comparison) problems.push(`the comparison ${String(p.ComparisonOperator)}, for anomaly detection`);
+  if (p.ThresholdMetricId !== undefined) problems.push('an anomaly detection band as threshold');
   const evaluationPeriods = Math.max(1, Number(p.EvaluationPeriods ?? 1));
   const missing = Object.values(MissingData).find((m) => m === p.TreatMissingData) ?? MissingData.MISSING;
   return {

@@ -168,9 +168,16 @@ export class AlarmEvaluator {
           : ''),
     ];
     if (this.notEvaluated.length > 0) {
-      lines.push(
-        `Alarms not evaluated locally: ${this.notEvaluated.length} (${counted(this.notEvaluated.map((n) => n.reason))})`,
-      );
+      // `AWS/Lambda Throttles (why)` ×15 → `AWS/Lambda Throttles ×15 (why)`, metrics with one reason together.
+      const byWhy = new Map<string, string[]>();
+      for (const { reason } of this.notEvaluated) {
+        const [, what = reason, why = ''] = /^(.*?)(?: \((.*)\))?$/.exec(reason) ?? [];
+        byWhy.set(why, [...(byWhy.get(why) ?? []), what]);
+      }
+      const groups = [...byWhy]
+        .sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))
+        .map(([why, whats]) => `${counted(whats)}${why ? ` (${why})` : ''}`);
+      lines.push(`Alarms not evaluated locally: ${this.notEvaluated.length} — ${groups.join('; ')}`);
     }
     return lines;
   }
@@ -198,7 +205,8 @@ export class AlarmEvaluator {
 
   /** The compiled alarm, or why it cannot be evaluated. */
   private compileMetricAlarm(definition: MetricAlarmDefinition): EvaluatedMetricAlarm | string {
-    if (definition.unsupported || !definition.comparison) return `alarm with ${definition.unsupported}`;
+    if (definition.unsupported || !definition.comparison)
+      return `unsupported alarm (${definition.unsupported})`;
     const byId = new Map(definition.queries.map((q) => [q.id, q]));
     const sources = new Map<string, { key: string; gauge: boolean; subject: string }>();
     const expressions = new Map<string, MathNode>();

@@ -12,6 +12,12 @@ import { alarmDefinitions } from './alarm-definition';
 import { AlarmEvaluator } from './alarm-evaluator';
 import { LocalMetrics } from './local-metrics';
 
+/** The resource types the local alarms evaluate (not "not emulated": see `describe`). */
+export const ALARM_TYPES: ReadonlySet<string> = new Set([
+  'AWS::CloudWatch::Alarm',
+  'AWS::CloudWatch::CompositeAlarm',
+]);
+
 /** Options of {@link LocalAlarms}. */
 export interface LocalAlarmsOptions {
   /** Receives the ALARM and OK lines (and a line when a queue's depth cannot be read). */

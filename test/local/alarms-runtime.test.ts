@@ -52,7 +52,7 @@ describe('local alarms in the running runtime', () => {
         /\] Alarms: 3 of 4 evaluated locally \(AWS\/ApiGateway 5XXError, AWS\/Lambda Errors, AWS\/SQS ApproximateNumberOfMessagesVisible\); /,
       ),
       expect.stringMatching(
-        /\] Alarms not evaluated locally: 1 \(AWS\/DynamoDB ThrottledRequests \(the emulator neither throttles nor fails requests\)\)$/,
+        /\] Alarms not evaluated locally: 1 — AWS\/DynamoDB ThrottledRequests \(the emulator neither throttles nor fails requests\)$/,
       ),
     ]);
   });

@@ -348,7 +348,7 @@ describe('local alarms: what is not evaluated, composites and actions', () => {
     );
     expect(local.describe()).toEqual([
       'Alarms: 2 of 6 evaluated locally (AWS/Lambda Errors, AWS/SQS ApproximateNumberOfMessagesVisible); an ALARM line is printed when one would fire, an OK line when it recovers',
-      'Alarms not evaluated locally: 4 (AWS/SQS ApproximateAgeOfOldestMessage (moto reports no message age) ×2, AWS/DynamoDB ThrottledRequests (the emulator neither throttles nor fails requests), composite (depends on alarms not evaluated locally))',
+      'Alarms not evaluated locally: 4 — AWS/SQS ApproximateAgeOfOldestMessage ×2 (moto reports no message age); composite (depends on alarms not evaluated locally); AWS/DynamoDB ThrottledRequests (the emulator neither throttles nor fails requests)',
     ]);
     at(1);
     at(2);
@@ -491,7 +491,7 @@ describe('local alarms: what is not evaluated, composites and actions', () => {
       log: () => undefined,
     });
     expect(evaluator.notEvaluated.map((n) => n.reason)).toEqual([
-      'alarm with the comparison GreaterThanUpperThreshold (anomaly detection); an anomaly detection band (ThresholdMetricId)',
+      'unsupported alarm (the comparison GreaterThanUpperThreshold, for anomaly detection; an anomaly detection band as threshold)',
       'AWS/Lambda Duration (statistic tm99)',
       'metric math (the metric math function SEARCH is not evaluated locally)',
     ]);
