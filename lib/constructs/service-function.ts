@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CfnResource } from 'aws-cdk-lib';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -273,6 +274,9 @@ export class ServiceFunction extends Construct implements iam.IGrantable {
       const { minCapacity, maxCapacity, utilizationTarget } = props.provisionedScaling;
       this.provisionedScaling = this.liveAlias.addAutoScaling({ minCapacity, maxCapacity });
       this.provisionedScaling.scaleOnUtilization({ utilizationTarget: utilizationTarget ?? 0.7 });
+      // CloudFormation's ScalableTarget takes no Tags: drop the ones stack-wide tagging adds (cfn-lint E3002).
+      const target = this.liveAlias.node.findChild('AliasScaling').node.findChild('Target');
+      (target.node.defaultChild as CfnResource).addPropertyDeletionOverride('Tags');
     }
     if (props.deployment) {
       this.deployment = new SafeDeployment(this, 'Deployment', {

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -369,6 +369,16 @@ describe('provisioned concurrency auto scaling', () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 0.7 }),
     });
+  });
+
+  it('leaves stack-wide tags off the scalable target, which CloudFormation does not tag (cfn-lint E3002)', () => {
+    const stack = new Stack(appWithoutBundling(), 'Test');
+    Tags.of(stack).add('service', 'users');
+    fn(stack, 'Fn', { provisionedScaling: { minCapacity: 1, maxCapacity: 2 } });
+    const template = Template.fromStack(stack);
+    const [[, target]] = resourcesOf(template, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(target.Properties?.Tags).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::Function', { Tags: [{ Key: 'service', Value: 'users' }] });
   });
 
   it('keeps a fixed provisionedConcurrency without auto scaling', () => {
