@@ -9,6 +9,7 @@ import { ServiceRegistry } from '../service-registry';
 import { PlatformAlarmDestinations } from './alarm-destinations';
 import type { AlarmTiming } from './alarm-timing';
 import { alarmTiming } from './alarm-timing';
+import { withoutTags } from './dashboard-tags';
 import { monitorCognitoTrigger } from './cognito';
 import { LogQueries } from './logs-insights';
 import { ServiceMonitoring } from './service-monitoring';
@@ -120,7 +121,7 @@ export class PlatformDashboard extends Construct {
       },
       dashboardFactory: dashboards,
     });
-    this.dashboard = dashboards.dashboard!;
+    this.dashboard = withoutTags(dashboards.dashboard!);
     this.facade.addLargeHeader(`${appName} ${envName}: services`);
     this.serviceRow = new cloudwatch.Row();
     this.facade.addWidget(this.serviceRow);

@@ -13,6 +13,7 @@ import { fail, requireIntegerInRange } from '../validation';
 import { PlatformAlarmDestinations } from './alarm-destinations';
 import type { AlarmTiming } from './alarm-timing';
 import { alarmTiming } from './alarm-timing';
+import { withoutTags } from './dashboard-tags';
 import { monitorApi } from './api-gateway';
 import { monitorTable } from './dynamodb';
 import { EventRuleMonitoring } from './eventbridge';
@@ -229,7 +230,7 @@ export class ServiceMonitoring extends Construct {
       },
       dashboardFactory: dashboards,
     });
-    this.dashboard = dashboards.dashboard!;
+    this.dashboard = withoutTags(dashboards.dashboard!);
     this.facade.addLargeHeader(`${props.serviceName} (${platform.appName} ${platform.envName})`);
     // Read when the dashboard is rendered, so alarms of routes and subscriptions added later are included.
     this.facade.addWidget(
