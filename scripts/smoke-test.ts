@@ -7,7 +7,8 @@
  * ```
  *
  * It finds everything through the service registry (SSM parameters under `/{app}/{env}/`): every service's
- * `api-url`, and the platform's user pool client. It checks `GET {api-url}health` of every service, then signs in
+ * `api-url`, and the platform's user pool client. It checks the health of every service (`GET {api-url}health`,
+ * or a read-only call as the smoke-test user for a service without that route: {@link HEALTH_PROBES}), signs in
  * to the environment's real Cognito user pool as a dedicated smoke-test user (USER_PASSWORD_AUTH, which `dev`
  * allows) whose username and password are the JSON secret `{app}/{env}/smoke-test-user` in Secrets Manager (the
  * pipeline stack creates it with a generated password), and makes one authenticated round trip through the
@@ -249,15 +250,71 @@ function unexpected(method: string, url: string, expected: string, seen: Exchang
   );
 }
 
-/** `GET {api-url}health` answers 200 with `{"status":"ok"}`. */
-export async function checkHealth(service: string, apiUrl: string, timeoutMs: number): Promise<string> {
-  const url = apiEndpoint(apiUrl, 'health');
+/** How a service's health is checked: one read-only GET below its `api-url`. */
+export interface HealthProbe {
+  /** Path below the service's `api-url`. */
+  readonly path: string;
+  /** Whether the call carries the smoke-test user's access token (checked after signing in). */
+  readonly authenticated: boolean;
+  /** What a healthy answer is, for messages. */
+  readonly expectation: string;
+  /** Whether `status` and `body` are a healthy answer. */
+  readonly healthy: (status: number, body: unknown) => boolean;
+}
+
+/** The public liveness route every service should have: `GET /health` answering `{"status":"ok"}`. */
+export const PUBLIC_HEALTH: HealthProbe = {
+  path: 'health',
+  authenticated: false,
+  expectation: '200 {"status":"ok"}',
+  healthy: (status, body) => status === 200 && (body as { status?: unknown } | undefined)?.status === 'ok',
+};
+
+const errorCode = (body: unknown) => (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+
+/**
+ * Services of the reference system without a public health route, checked instead with a read that runs their
+ * function and reads their table as the smoke-test user: orders lists the user's orders, inventory reads a SKU
+ * that does not exist (its own `SKU_NOT_FOUND`, not the gateway's, proves the function answered). Every other
+ * service gets {@link PUBLIC_HEALTH}.
+ */
+export const HEALTH_PROBES: Readonly<Record<string, HealthProbe>> = {
+  orders: {
+    path: 'orders?customerId=me',
+    authenticated: true,
+    expectation: '200 {"items":[...]}',
+    healthy: (status, body) =>
+      status === 200 && Array.isArray((body as { items?: unknown } | undefined)?.items),
+  },
+  inventory: {
+    path: 'inventory/SKU-SMOKE-TEST',
+    authenticated: true,
+    expectation: '200, or 404 {"error":{"code":"SKU_NOT_FOUND"}} from the inventory function',
+    healthy: (status, body) => status === 200 || (status === 404 && errorCode(body) === 'SKU_NOT_FOUND'),
+  },
+};
+
+/** The probe of `service`. */
+export function healthProbeOf(service: string): HealthProbe {
+  return HEALTH_PROBES[service] ?? PUBLIC_HEALTH;
+}
+
+/** Runs `probe` against `apiUrl` (with `token` when it is authenticated); throws unless the answer is healthy. */
+export async function checkHealth(
+  service: string,
+  apiUrl: string,
+  probe: HealthProbe,
+  timeoutMs: number,
+  token?: string,
+): Promise<string> {
+  const url = apiEndpoint(apiUrl, probe.path);
   const started = Date.now();
-  const seen = await request('GET', url, timeoutMs);
-  if (seen.status !== 200 || (seen.body as { status?: unknown } | undefined)?.status !== 'ok') {
-    throw unexpected('GET', url, `200 {"status":"ok"} from ${service}`, seen);
+  const seen = await request('GET', url, timeoutMs, probe.authenticated ? token : undefined);
+  if (!probe.healthy(seen.status, seen.body)) {
+    throw unexpected('GET', url, `${probe.expectation} from ${service}`, seen);
   }
-  return `GET ${url} 200 in ${Date.now() - started} ms`;
+  const as = probe.authenticated ? ' (as the smoke-test user)' : '';
+  return `GET ${url} ${seen.status}${as} in ${Date.now() - started} ms`;
 }
 
 /**
@@ -320,19 +377,22 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeTest
   if (!registry) return { ok: false, checks };
   const { apis, platform } = registry;
 
-  // Every service's health, in parallel, all reported.
-  const health = await Promise.all(
-    Object.keys(apis)
-      .sort()
-      .map(async (service) => {
+  // Every service's health, in parallel, all reported: public probes now, authenticated ones once signed in.
+  const services = Object.keys(apis).sort();
+  const checkAll = async (names: readonly string[], token?: string) => {
+    const results = await Promise.all(
+      names.map(async (service) => {
         try {
-          return { service, ok: true, detail: await checkHealth(service, apis[service], timeoutMs) };
+          const detail = await checkHealth(service, apis[service], healthProbeOf(service), timeoutMs, token);
+          return { service, ok: true, detail };
         } catch (error) {
           return { service, ok: false, detail: error instanceof Error ? error.message : String(error) };
         }
       }),
-  );
-  for (const h of health) record(`${h.service} health`, h.ok, h.detail);
+    );
+    for (const r of results) record(`${r.service} health`, r.ok, r.detail);
+  };
+  await checkAll(services.filter((service) => !healthProbeOf(service).authenticated));
 
   let token: string | undefined;
   let username = '';
@@ -347,8 +407,13 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeTest
     token = await signIn(clients.cognito, clientId, credentials, hint);
     return `${username} signed in to the user pool through client ${clientId}`;
   });
-  if (token) {
+  const withToken = services.filter((service) => healthProbeOf(service).authenticated);
+  if (!token) {
+    for (const service of withToken)
+      record(`${service} health`, false, 'not checked: it needs the sign-in above');
+  } else {
     const signedIn = token;
+    await checkAll(withToken, signedIn);
     await attempt(`${ROUND_TRIP_SERVICE} round trip`, async () => {
       const usersUrl = apis[ROUND_TRIP_SERVICE];
       if (!usersUrl) {

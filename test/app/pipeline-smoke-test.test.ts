@@ -66,14 +66,18 @@ async function serve(request: IncomingMessage, response: ServerResponse): Promis
   };
   if (request.method === 'GET' && url === '/users/health')
     return reply(200, { status: 'ok', service: 'users' });
-  if (request.method === 'GET' && url === '/orders/health') {
-    return behaviour.ordersHealthStatus === 200
-      ? reply(200, { status: 'ok', service: 'orders' })
-      : reply(behaviour.ordersHealthStatus, { message: 'Internal server error' });
-  }
-  if (!url.startsWith('/users/profiles')) return reply(404, { error: { code: 'NOT_FOUND' } });
   const subject = subjectOf(request);
   if (!subject) return reply(401, { error: { code: 'UNAUTHORIZED', message: 'Unauthorized' } });
+  // orders and inventory have no public health route: the smoke test reads as the signed-in user instead.
+  if (request.method === 'GET' && url === '/orders/orders?customerId=me') {
+    return behaviour.ordersHealthStatus === 200
+      ? reply(200, { items: [] })
+      : reply(behaviour.ordersHealthStatus, { message: 'Internal server error' });
+  }
+  if (request.method === 'GET' && url === '/inventory/inventory/SKU-SMOKE-TEST') {
+    return reply(404, { error: { code: 'SKU_NOT_FOUND', message: 'No stock record for SKU-SMOKE-TEST' } });
+  }
+  if (!url.startsWith('/users/profiles')) return reply(404, { error: { code: 'NOT_FOUND' } });
   const profile = profiles.get(subject);
   if (request.method === 'POST' && url === '/users/profiles') {
     if (profile) return reply(409, { error: { code: 'PROFILE_EXISTS' } });
@@ -131,6 +135,7 @@ beforeAll(async () => {
   await put('/Shop/test/users/api-url', `${baseUrl}/users/`);
   await put('/Shop/test/users/function/get-health', 'Shop-test-users-health');
   await put('/Shop/test/orders/api-url', `${baseUrl}/orders/`);
+  await put('/Shop/test/inventory/api-url', `${baseUrl}/inventory`);
   await clients.secrets.send(
     new CreateSecretCommand({
       Name: smokeTestSecretName('Shop', 'test'),
@@ -168,13 +173,15 @@ describe('the smoke test (scripts/smoke-test.ts)', () => {
     const report = await runSmokeTest({ appName: 'Shop', envName: 'test', clients });
     expect(names(report)).toEqual([
       'PASS registry',
-      'PASS orders health',
       'PASS users health',
       'FAIL sign in',
+      'FAIL inventory health',
+      'FAIL orders health',
     ]);
     expect(report.ok).toBe(false);
-    expect(report.checks[3].detail).toContain(`cannot sign in as ${USER}`);
-    expect(report.checks[3].detail).toContain(
+    expect(report.checks[3].detail).toBe('not checked: it needs the sign-in above');
+    expect(report.checks[2].detail).toContain(`cannot sign in as ${USER}`);
+    expect(report.checks[2].detail).toContain(
       'npx tsx scripts/smoke-test.ts --app Shop --env test --secret Shop/test/smoke-test-user --create-user',
     );
   });
@@ -196,14 +203,21 @@ describe('the smoke test (scripts/smoke-test.ts)', () => {
     });
     expect(names(first)).toEqual([
       'PASS registry',
-      'PASS orders health',
       'PASS users health',
       'PASS sign in',
+      'PASS inventory health',
+      'PASS orders health',
       'PASS users round trip',
     ]);
     expect(first.ok).toBe(true);
-    expect(lines).toHaveLength(5);
-    expect(lines[0]).toBe('PASS registry: services orders, users under /Shop/test/');
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toBe('PASS registry: services inventory, orders, users under /Shop/test/');
+    expect(lines[1]).toMatch(new RegExp(`^PASS users health: GET ${baseUrl}/users/health 200 in \\d+ ms$`));
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^PASS inventory health: GET ${baseUrl}/inventory/inventory/SKU-SMOKE-TEST 404 \\(as the smoke-test user\\) in \\d+ ms$`,
+      ),
+    );
     // First run: the profile is missing, so it is created, renamed and read back.
     expect(seen.filter((s) => s.includes('/profiles'))).toEqual([
       'GET /users/profiles/me',
@@ -229,14 +243,15 @@ describe('the smoke test (scripts/smoke-test.ts)', () => {
     const report = await runSmokeTest({ appName: 'Shop', envName: 'test', clients, runId: 'run-3' });
     expect(names(report)).toEqual([
       'PASS registry',
-      'FAIL orders health',
       'PASS users health',
       'PASS sign in',
+      'PASS inventory health',
+      'FAIL orders health',
       'PASS users round trip',
     ]);
     expect(report.ok).toBe(false);
-    expect(report.checks[1].detail).toBe(
-      `GET ${baseUrl}/orders/health: expected 200 {"status":"ok"} from orders, got 503 {"message":"Internal server error"}`,
+    expect(report.checks[4].detail).toBe(
+      `GET ${baseUrl}/orders/orders?customerId=me: expected 200 {"items":[...]} from orders, got 503 {"message":"Internal server error"}`,
     );
   });
 
@@ -295,13 +310,13 @@ describe('the smoke test (scripts/smoke-test.ts)', () => {
         clients,
       );
     expect(await run(['--app', 'Shop', '--env', 'test'])).toBe(0);
-    expect(out.at(-1)).toBe('Smoke test of Shop test passed: 5 checks');
+    expect(out.at(-1)).toBe('Smoke test of Shop test passed: 6 checks');
     expect(err).toEqual([]);
 
     behaviour.ordersHealthStatus = 500;
     expect(await run(['--app', 'Shop', '--env', 'test'])).toBe(1);
     expect(err.join('\n')).toMatch(
-      /^Smoke test of Shop test FAILED: 1 of 5 checks\n {2}orders health: GET http:\/\/127\.0\.0\.1:\d+\/orders\/health: expected 200/,
+      /^Smoke test of Shop test FAILED: 1 of 6 checks\n {2}orders health: GET http:\/\/127\.0\.0\.1:\d+\/orders\/orders\?customerId=me: expected 200/,
     );
 
     err.length = 0;
@@ -338,7 +353,7 @@ describe('the smoke test (scripts/smoke-test.ts)', () => {
     expect(passed.stdout).toContain(
       'PASS users round trip: profile of smoke-test@example.com written and read back',
     );
-    expect(passed.stdout.trimEnd().split('\n').at(-1)).toBe('Smoke test of Shop test passed: 5 checks');
+    expect(passed.stdout.trimEnd().split('\n').at(-1)).toBe('Smoke test of Shop test passed: 6 checks');
 
     const failed = await command('nowhere');
     expect(failed.status).toBe(1);
