@@ -187,7 +187,18 @@ export class AlarmEvaluator {
    * and prints what changed to or from ALARM.
    */
   evaluate(now: number = this.clock()): void {
-    for (const alarm of this.metricAlarms) this.evaluateMetricAlarm(alarm, now);
+    for (const alarm of [...this.metricAlarms]) {
+      try {
+        this.evaluateMetricAlarm(alarm, now);
+      } catch (error) {
+        // An expression that only fails on data (a list where a number is expected, ...): dropped, said once.
+        this.metricAlarms.splice(this.metricAlarms.indexOf(alarm), 1);
+        const reason = `metric math (${error instanceof Error ? error.message : String(error)})`;
+        this.notEvaluated.push({ definition: alarm.definition, reason });
+        alarm.state = 'INSUFFICIENT_DATA';
+        this.log(`[alarms] ${alarm.definition.name}: not evaluated locally from now on: ${reason}`);
+      }
+    }
     for (const composite of this.composites) {
       const holds = evaluateRule(
         composite.rule,

@@ -94,13 +94,15 @@ export class LocalAlarms {
     if (this.options.sqs && this.metrics.polledQueues().length > 0) {
       const every = this.options.pollQueuesEveryMs ?? 5_000;
       const round = () => {
-        this.polling = this.pollQueues().finally(() => {
-          this.polling = undefined;
-          if (!this.stopped) {
-            this.pollTimer = setTimeout(round, every);
-            this.pollTimer.unref();
-          }
-        });
+        this.polling = this.pollQueues()
+          .catch((error: unknown) => this.options.log(`[alarms] queue depths: ${describe(error)}`))
+          .finally(() => {
+            this.polling = undefined;
+            if (!this.stopped) {
+              this.pollTimer = setTimeout(round, every);
+              this.pollTimer.unref();
+            }
+          });
       };
       round();
     }

@@ -460,6 +460,40 @@ describe('local alarms: what is not evaluated, composites and actions', () => {
     ]);
   });
 
+  it('drops an expression that fails on data, once, and keeps evaluating the others', () => {
+    const broken = metricAlarm('Broken', {
+      Namespace: undefined,
+      MetricName: undefined,
+      Statistic: undefined,
+      Period: undefined,
+      Metrics: [
+        { Id: 'e1', Expression: 'IF([errors, errors], 1, 0)' },
+        {
+          Id: 'errors',
+          ReturnData: false,
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: 'Errors',
+              Dimensions: [{ Name: 'FunctionName', Value: POST_ORDERS.name }],
+            },
+            Period: 60,
+            Stat: 'Sum',
+          },
+        },
+      ],
+    });
+    const { local, lines, at } = harness(broken, ERRORS_ALARM);
+    local.onInvocation(POST_ORDERS, 1, new Error('x'));
+    at(1);
+    at(2);
+    expect(lines).toEqual([
+      `[alarms] ${STACK}/Service/Broken: not evaluated locally from now on: metric math (IF takes a single series as its condition)`,
+      `ALARM  ${STACK}/Service/PostOrdersErrors  orders: POST /orders: 1 error in 1 min (threshold ≥ 1)  → would notify: Shop local alarms`,
+    ]);
+    expect(local.evaluator.notEvaluated.map((n) => n.definition.name)).toEqual([`${STACK}/Service/Broken`]);
+  });
+
   it('lists queue-depth alarms as not evaluated when it has no SQS client', () => {
     const metrics = new LocalMetrics(system(DLQ_ALARM), { pollsQueues: false });
     const evaluator = new AlarmEvaluator(alarmDefinitions([DLQ_ALARM]), metrics, { log: () => undefined });
