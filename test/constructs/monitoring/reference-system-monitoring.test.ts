@@ -20,9 +20,10 @@ describe.each(['dev', 'prod'])('reference system monitoring, env=%s (not bundled
     'gives %s a dashboard and its SLO burn-rate composite alarms',
     (service) => {
       const name = service.charAt(0).toUpperCase() + service.slice(1);
-      expect(ofType(name, 'AWS::CloudWatch::Dashboard').map((d) => d.Properties.DashboardName)).toEqual([
-        `Shop-${envName}-${service}`,
-      ]);
+      const dashboards = ofType(name, 'AWS::CloudWatch::Dashboard');
+      expect(dashboards.map((d) => d.Properties.DashboardName)).toEqual([`Shop-${envName}-${service}`]);
+      // Stack tags are dropped from dashboards: cfn-lint's schemas do not know their Tags yet (E3002).
+      expect(dashboards[0].Properties.Tags).toBeUndefined();
       const composites = ofType(name, 'AWS::CloudWatch::CompositeAlarm');
       expect(composites.map((c) => c.Properties.AlarmName).sort()).toEqual(
         [
