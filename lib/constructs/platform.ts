@@ -12,6 +12,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import { ApiGatewayAccount } from './api-gateway-account';
+import type { DeploymentOptions } from './deployment';
 import type { PlatformMonitoringOptions } from './monitoring/platform-dashboard';
 import { PlatformDashboard } from './monitoring/platform-dashboard';
 import { DataProtection, removalPolicyFor } from './data-protection';
@@ -246,6 +247,12 @@ export interface PlatformProps {
    * @default - on, showing the services of this app found at synth
    */
   readonly monitoring?: PlatformMonitoringOptions;
+  /**
+   * How a new version of the Cognito trigger reaches its `live` alias: through CodeDeploy (e.g. a canary) with
+   * automatic rollback on the new version's alarms, which notify the platform's alarm destinations.
+   * @default - no CodeDeploy: the alias moves at once
+   */
+  readonly deployment?: DeploymentOptions;
 }
 
 /**
@@ -418,6 +425,7 @@ export class Platform extends Construct implements IPlatform {
       logRetention,
       dataProtection,
       environment: { SCOPE_GRANTS: JSON.stringify(grants) },
+      deployment: props.deployment && { alarmActions: this.alarmActions, ...props.deployment },
     });
 
     const threatProtection = props.threatProtection ?? false;

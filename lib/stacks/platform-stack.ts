@@ -11,6 +11,7 @@ import type { ApiScope, UserGroup } from '../constructs/platform';
 import { FrontDoor } from '../constructs/front-door';
 import { Platform } from '../constructs/platform';
 import { LogLevel } from '../constructs/service-function';
+import { deploymentOf } from './services/defaults';
 
 /** Properties of {@link PlatformStack}. */
 export interface PlatformStackProps extends StackProps {
@@ -54,6 +55,7 @@ export class PlatformStack extends Stack {
       wafSigV4RateLimitPer5Minutes: config.wafSigV4RateLimitPer5Minutes,
       // The account-wide API Gateway logging role lives in the AccountStack, shared by all environments.
       configureApiGatewayAccount: false,
+      deployment: deploymentOf(config),
     });
     if (config.domain) {
       const { domain } = config;
