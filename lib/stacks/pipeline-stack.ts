@@ -191,7 +191,11 @@ export class PipelineStack extends Stack {
     this.pipeline.buildPipeline();
     subInsteadOfJoin(this.pipeline.pipeline.node.defaultChild as codepipeline.CfnPipeline);
     for (const policy of this.pipeline.node.findAll().filter((c) => c instanceof iam.CfnPolicy)) {
-      acknowledgeWildcards(policy as iam.CfnPolicy, registry);
+      acknowledgeWildcards(policy as iam.CfnPolicy, {
+        registry,
+        artifactBucket,
+        artifactKey: this.artifactKey,
+      });
     }
   }
 }
@@ -231,21 +235,6 @@ const arn = (service: string, rest: string) =>
 /** Why each kind of wildcard that CDK Pipelines (and the smoke-test step) grants is needed, by finding. */
 const WILDCARD_REASONS: ReadonlyArray<{ readonly finding: RegExp; readonly reason: string }> = [
   {
-    finding: /^Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*$/,
-    reason:
-      "S3's read (and, for the steps that write artifacts, write) action families, granted by CDK Pipelines on the pipeline's own artifact bucket and its objects only.",
-  },
-  {
-    finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
-    reason:
-      "KMS's data-key and re-encrypt families on the pipeline's own artifact key only, to read and write the encrypted artifacts.",
-  },
-  {
-    finding: /^Resource::<Artifacts[0-9A-F]{8}\.Arn>\/\*$/,
-    reason:
-      "The objects of the pipeline's own artifact bucket, whose keys CodePipeline chooses per execution.",
-  },
-  {
     finding: arn('logs', 'log-group:/aws/codebuild/<[A-Za-z0-9]+>:\\*'),
     reason: "The log streams of the CodeBuild project's own log group, which CodeBuild names per build.",
   },
@@ -270,36 +259,64 @@ const WILDCARD_REASONS: ReadonlyArray<{ readonly finding: RegExp; readonly reaso
   },
 ];
 
+/** The S3 and KMS action families CDK Pipelines grants on the artifact bucket and key. */
+const ARTIFACT_ACTIONS =
+  /^(s3:(GetObject|GetBucket|List|DeleteObject|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/;
+
 /**
  * Acknowledges, on `policy`, each wildcard finding of cdk-nag's AwsSolutions-IAM5 that is a known CDK Pipelines
  * grant (or the smoke test's read of the registry under `registry`), each by its exact id and with its reason.
+ * An S3 or KMS action family is acknowledged only where every statement granting it is on the pipeline's own
+ * artifact bucket, its objects or its key.
  */
-function acknowledgeWildcards(policy: iam.CfnPolicy, registry: string): void {
+function acknowledgeWildcards(
+  policy: iam.CfnPolicy,
+  own: { readonly registry: string; readonly artifactBucket: s3.IBucket; readonly artifactKey: kms.IKey },
+): void {
   const document = Stack.of(policy).resolve(policy.policyDocument) as {
     Statement: Array<{ Action: string | string[]; Resource: unknown }>;
   };
+  const name = (value: string) => nagResourceName(policy, value);
+  const artifacts = new Set([
+    name(own.artifactBucket.bucketArn),
+    name(own.artifactBucket.arnForObjects('*')),
+    name(own.artifactKey.keyArn),
+  ]);
   const findings = new Set<string>();
   /** The actions granted on "*" (acknowledged only when every one is a known CDK Pipelines need). */
   const onAnyResource = new Set<string>();
+  /** Artifact action families granted on anything but the artifact bucket, its objects and its key. */
+  const beyondArtifacts = new Set<string>();
   for (const statement of document.Statement) {
     const actions = ([] as string[]).concat(statement.Action);
+    const resources = ([] as unknown[]).concat(statement.Resource).map((r) => name(r as string));
     for (const action of actions) {
       if (action.includes('*')) findings.add(`Action::${action}`);
+      if (resources.some((r) => !artifacts.has(r))) beyondArtifacts.add(action);
     }
-    for (const resource of ([] as unknown[]).concat(statement.Resource)) {
-      const name = nagResourceName(policy, resource as string);
-      if (name.includes('*')) findings.add(`Resource::${name}`);
-      if (name === '*') actions.forEach((a) => onAnyResource.add(a));
+    for (const resource of resources) {
+      if (resource.includes('*')) findings.add(`Resource::${resource}`);
+      if (resource === '*') actions.forEach((a) => onAnyResource.add(a));
     }
   }
-  const registryFinding = `Resource::${nagResourceName(policy, `${registry}/*`)}`;
+  const reasonFor = (finding: string): string | undefined => {
+    if (finding === `Resource::${name(`${own.registry}/*`)}`) {
+      return "The smoke test lists the dev registry (ssm:GetParametersByPath) to find every service's api-url; which services and keys exist is known only at run time.";
+    }
+    if (finding === `Resource::${name(own.artifactBucket.arnForObjects('*'))}`) {
+      return "The objects of the pipeline's own artifact bucket, whose keys CodePipeline chooses per execution.";
+    }
+    if (finding === 'Resource::*') return anyResourceReason([...onAnyResource].sort());
+    if (finding.startsWith('Action::')) {
+      const action = finding.slice('Action::'.length);
+      return ARTIFACT_ACTIONS.test(action) && !beyondArtifacts.has(action)
+        ? `${action}, granted by CDK Pipelines only on the pipeline's own artifact bucket, its objects and its key, to read and write the encrypted artifacts.`
+        : undefined;
+    }
+    return WILDCARD_REASONS.find((r) => r.finding.test(finding))?.reason;
+  };
   for (const finding of findings) {
-    const reason =
-      finding === registryFinding
-        ? "The smoke test lists the dev registry (ssm:GetParametersByPath) to find every service's api-url; which services and keys exist is known only at run time."
-        : finding === 'Resource::*'
-          ? anyResourceReason([...onAnyResource].sort())
-          : WILDCARD_REASONS.find((r) => r.finding.test(finding))?.reason;
+    const reason = reasonFor(finding);
     if (reason) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
   }
 }
