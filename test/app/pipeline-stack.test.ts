@@ -480,6 +480,41 @@ describe('PipelineStack, enabled (as bin/app.ts builds it, with the standalone d
   });
 });
 
+describe('PipelineStack, minimal configuration (connection and repository only)', () => {
+  it('synthesizes an environment-agnostic pipeline that passes cdk-nag and cfn-lint', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-pipeline-agnostic-'));
+    try {
+      const app = new App({
+        outdir,
+        context: {
+          ...cdkJsonContext(),
+          'aws:cdk:bundling-stacks': [],
+          pipeline: JSON.stringify({ connectionArn: CONNECTION, repository: 'acme/shop' }),
+        },
+      });
+      const stack = addPipeline(app)!;
+      addSecurityChecks(app);
+      // Throws on any unacknowledged finding: the acknowledgements match ARNs made of pseudo parameters too.
+      const assembly = app.synth();
+      expect(stack.resolve(stack.account)).toEqual({ Ref: 'AWS::AccountId' });
+      const ids = acknowledgements(stack).map((a) => a.id);
+      expect(ids).toContain(
+        'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/Shop/dev/*]',
+      );
+      const source = Template.fromStack(stack).findResources('AWS::CodePipeline::Pipeline');
+      expect(JSON.stringify(source)).toContain('"BranchName":"main"');
+      const lint = spawnSync(
+        'cfn-lint',
+        ['--format', 'parseable', assembly.getStackByName('Shop-Pipeline').templateFullPath],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      expect({ status: lint.status, output: lint.stdout + lint.stderr }).toEqual({ status: 0, output: '' });
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bin/app.ts', () => {
   const run = (context: Record<string, unknown>) => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-app-'));
