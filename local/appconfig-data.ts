@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { AccessDecision, AccessRequest, CallerPrincipal } from './iam/authorizer';
 import type { LocalSystem, ResolvedResource } from './model';
 import { parseSigV4, verifySigV4 } from './sigv4';
+import { readBody, parseJsonObject } from './util';
 
 /** A configuration deployed to an environment, as AppConfig Data serves it. */
 export interface DeployedConfiguration {
@@ -172,15 +173,13 @@ export class AppConfigDataStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const caller = await this.caller(req, url, body);
     if (!caller.ok) return this.error(res, caller.status, caller.code, caller.message);
 
     if (req.method === 'POST' && url.pathname === '/configurationsessions') {
-      const input = parseJson(body);
+      const input = parseJsonObject(body);
       const configuration = this.find(
         String(input.ApplicationIdentifier ?? ''),
         String(input.EnvironmentIdentifier ?? ''),
@@ -355,24 +354,13 @@ export class AppConfigDataStandIn {
 
 /** AppConfig Data serves a feature flags profile as `{ flag: { enabled, ...attributes } }`: the values only. */
 function flagValues(hosted: string): string {
-  const document = parseJson(Buffer.from(hosted));
+  const document = parseJsonObject(Buffer.from(hosted));
   return JSON.stringify(document.values ?? {});
 }
 
 function nameOf(resource: ResolvedResource | undefined): string | undefined {
   const name = resource?.properties.Name;
   return typeof name === 'string' ? name : undefined;
-}
-
-function parseJson(body: Buffer): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8') || '{}');
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
 }
 
 function show(value: unknown): string {

@@ -29,3 +29,22 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** The JSON object in a request or document body; anything else (bad JSON, an array, a scalar) is `{}`. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8') || '{}');
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The whole body of an HTTP request. */
+export async function readBody(req: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkApiLimits, Domain, ServiceSettings, Throttle } from './api-limits';
+import { configurationProblems } from './problems';
 
 /** Log retention values CloudWatch accepts (days). */
 const RETENTION_DAYS = [
@@ -180,19 +181,8 @@ export function loadEnvironmentConfig(
   const candidate = { ...(raw as Record<string, unknown>), ...overrides };
   const parsed = EnvironmentConfigSchema.safeParse(candidate);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = issue.path.join('.') || '(root)';
-      return `  ${key} = ${JSON.stringify(valueAt(candidate, issue.path))}: ${issue.message}`;
-    });
+    const problems = configurationProblems(candidate, parsed.error.issues);
     throw new Error(`Invalid configuration for environment "${envName}":\n${problems.join('\n')}`);
   }
   return parsed.data;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>(
-    (node, key) =>
-      node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
-    root,
-  );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configurationProblems } from './problems';
 
 /** The cdk context key that enables the pipeline (in `cdk.json`, or `-c pipeline='{...}'`). */
 export const PIPELINE_CONTEXT_KEY = 'pipeline';
@@ -79,19 +80,8 @@ export function loadPipelineConfig(value: unknown): PipelineConfig | undefined {
   }
   const parsed = PipelineConfigSchema.safeParse(candidate);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = ['pipeline', ...issue.path].join('.');
-      return `  ${key} = ${JSON.stringify(valueAt(candidate, issue.path))}: ${issue.message}`;
-    });
+    const problems = configurationProblems(candidate, parsed.error.issues, 'pipeline');
     throw new Error(`Invalid pipeline configuration:\n${problems.join('\n')}`);
   }
   return parsed.data;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>(
-    (node, key) =>
-      node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
-    root,
-  );
 }

@@ -1,5 +1,6 @@
 import type { SigV4Header } from '../sigv4';
 import { parseSigV4 } from '../sigv4';
+import { parseJsonObject } from '../util';
 
 /**
  * What IAM evaluates for an AWS API call an SDK sends: its service and operation (from the SigV4 credential
@@ -52,7 +53,7 @@ export function parseAwsCall(
   const target = headers['x-amz-target'];
   if (typeof target === 'string' && target.includes('.')) {
     const operation = target.slice(target.lastIndexOf('.') + 1);
-    const input = parseJson(body);
+    const input = parseJsonObject(body);
     return {
       service,
       operation,
@@ -242,16 +243,5 @@ function ssmNeeds(
       return [{ action: 'ssm:GetParametersByPath', resource: parameter(input.Path), kmsActions: [] }];
     default:
       return undefined;
-  }
-}
-
-function parseJson(body: Buffer): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8') || '{}');
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
   }
 }

@@ -8,6 +8,7 @@ import type { AwsCall } from './aws-calls';
 import { parseAwsCall } from './aws-calls';
 import { verifySigV4 } from '../sigv4';
 import { pipeline } from 'node:stream/promises';
+import { readBody } from '../util';
 
 /** Who signs with an access key: the function, the role its calls are authorized as, and its secrets. */
 export interface Caller {
@@ -86,9 +87,7 @@ export class AuthorizingProxy {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(req);
     const { authorizer } = this.options;
     const call = parseAwsCall(req.headers, body, {
       region: authorizer.model.region,
