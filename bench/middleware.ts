@@ -15,7 +15,9 @@ import { fixed, median } from './stats';
 
 const ROOT = path.join(__dirname, '..');
 const WORK = path.join(ROOT, 'bench', '.work', 'middleware');
-const BUDGET_MICROSECONDS = 100;
+// Re-set from measurement when tracing moved to Powertools Tracer (issue 14): 165.5 µs unsampled on a quiet
+// machine (the X-Ray SDK's cls-hooked async hooks run on every promise of a traced function), plus about 20%.
+const BUDGET_MICROSECONDS = 200;
 const TRACE = 'Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8';
 
 export interface MiddlewareOptions {
@@ -47,9 +49,12 @@ export async function middlewareSection(options: MiddlewareOptions = {}): Promis
       ...daemon,
       _X_AMZN_TRACE_ID: `${TRACE};Sampled=1`,
     });
+    // The same stack with Powertools Tracer switched off: what the tracer itself costs, side by side.
+    const untraced = measure(bundles.stacked, calls, rounds, { POWERTOOLS_TRACE_ENABLED: 'false' });
     const base = median(bare.microsecondsPerCall);
     const overhead = median(stacked.microsecondsPerCall) - base;
     const tracedOverhead = median(traced.microsecondsPerCall) - base;
+    const untracedOverhead = median(untraced.microsecondsPerCall) - base;
     const row = (name: string, m: Measurement, extra: string) => [
       name,
       m.statusCode,
@@ -64,6 +69,7 @@ export async function middlewareSection(options: MiddlewareOptions = {}): Promis
         row('bare handler (same parsing, validation and response)', bare, '—'),
         row('httpRoute, trace not sampled (most invocations)', stacked, `${fixed(overhead)} µs`),
         row('httpRoute, trace sampled (subsegment sent over UDP)', traced, `${fixed(tracedOverhead)} µs`),
+        row('httpRoute, tracing off (POWERTOOLS_TRACE_ENABLED=false)', untraced, `${fixed(untracedOverhead)} µs`),
       ],
       budgets: [
         {
