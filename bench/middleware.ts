@@ -69,7 +69,11 @@ export async function middlewareSection(options: MiddlewareOptions = {}): Promis
         row('bare handler (same parsing, validation and response)', bare, '—'),
         row('httpRoute, trace not sampled (most invocations)', stacked, `${fixed(overhead)} µs`),
         row('httpRoute, trace sampled (subsegment sent over UDP)', traced, `${fixed(tracedOverhead)} µs`),
-        row('httpRoute, tracing off (POWERTOOLS_TRACE_ENABLED=false)', untraced, `${fixed(untracedOverhead)} µs`),
+        row(
+          'httpRoute, tracing off (POWERTOOLS_TRACE_ENABLED=false)',
+          untraced,
+          `${fixed(untracedOverhead)} µs`,
+        ),
       ],
       budgets: [
         {
