@@ -12,11 +12,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { AccessDecision, AccessRequest, CallerPrincipal } from './iam/authorizer';
 import type { LocalSystem, ResolvedResource } from './model';
 import { parseSigV4, verifySigV4 } from './sigv4';
-import { readBody, parseJsonObject } from './util';
+import { closeServer, listenOnLoopback, parseJsonObject, readBody } from './util';
 
 /** A configuration deployed to an environment, as AppConfig Data serves it. */
 export interface DeployedConfiguration {
@@ -157,19 +156,14 @@ export class AppConfigDataStandIn {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return listenOnLoopback(server);
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -16,6 +16,7 @@ import type { IncomingRequest } from './request';
 import { ClientGone, EMPTY_BODY, emptyRequest, firstSegment, readBody, readRequest } from './request';
 import type { HttpReply, Rejection } from './responses';
 import { INTERNAL_ERROR_REPLY } from './responses';
+import { closeServer } from '../util';
 
 /**
  * Node's HTTP parser limit on the request line and headers. Above API Gateway's own limits, so that a request
@@ -97,9 +98,7 @@ export class GatewayServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Agent, createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Authorizer, CallerPrincipal } from './authorizer';
 import { accessDeniedMessage, denialLine } from './authorizer';
 import type { AwsCall } from './aws-calls';
 import { parseAwsCall } from './aws-calls';
 import { verifySigV4 } from '../sigv4';
 import { pipeline } from 'node:stream/promises';
-import { readBody } from '../util';
+import { closeServer, listenOnLoopback, readBody } from '../util';
 
 /** Who signs with an access key: the function, the role its calls are authorized as, and its secrets. */
 export interface Caller {
@@ -70,11 +69,7 @@ export class AuthorizingProxy {
     });
     server.keepAliveTimeout = 60_000;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return listenOnLoopback(server);
   }
 
   async stop(): Promise<void> {
@@ -82,8 +77,7 @@ export class AuthorizingProxy {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
